@@ -1,0 +1,1 @@
+/* cairn/validate.h - not written yet (see issue 2: `cairn validate`). */

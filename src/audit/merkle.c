@@ -1,0 +1,1 @@
+/* merkle.c - not written yet */

@@ -1,0 +1,1 @@
+/* merkle.h - not written yet */

@@ -1,0 +1,28 @@
+/*
+ * cli.h - the command table of `cairn`. Each group of subcommands lives in
+ * its own cmd_<group>.c and exposes one entry point.
+ *
+ * Exit statuses: 0 success, 1 the command ran and found problems (or
+ * failed), 2 usage error.
+ */
+#ifndef CAIRN_CLI_H
+#define CAIRN_CLI_H
+
+#define CLI_EXIT_OK 0
+#define CLI_EXIT_FAIL 1
+#define CLI_EXIT_USAGE 2
+
+typedef struct cli_command {
+	const char *name;
+	const char *summary;
+	/* argv[0] is the command name; getopt-style parsing from there. */
+	int (*run)(int argc, char **argv);
+} cli_command;
+
+int cmd_validate(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
+
+/* Print the thread's last error as "cairn: file:line:col: message". */
+void cli_print_error(const char *context);
+
+#endif

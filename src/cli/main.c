@@ -1,0 +1,96 @@
+/*
+ * main.c - `cairn`: global flags, then dispatch through the command table.
+ */
+#include <getopt.h>
+
+#include "cairn/error.h"
+#include "cairn/log.h"
+#include "cli.h"
+
+static int cmd_version(int argc, char **argv);
+static int cmd_help(int argc, char **argv);
+
+static const cli_command commands[] = {
+	{ "validate", "check Kubernetes manifests (syntax, identity, schemas)", cmd_validate },
+	{ "audit", "the signed audit trail: keygen, record, verify, show, prove",
+	  cmd_audit },
+	{ "version", "print the version", cmd_version },
+	{ "help", "show this help", cmd_help },
+};
+
+void cli_print_error(const char *context)
+{
+	char msg[CAIRN_ERROR_MSG_MAX + CAIRN_ERROR_FILE_MAX + 64];
+
+	cairn_error_format(cairn_error_last(), msg, sizeof(msg));
+	if (context)
+		fprintf(stderr, "cairn: %s: %s\n", context, msg);
+	else
+		fprintf(stderr, "cairn: %s\n", msg);
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: cairn [--log-level LEVEL] COMMAND [ARGS...]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'cairn COMMAND --help' describes a command.\n");
+}
+
+static int cmd_version(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	printf("cairn %s\n", PACKAGE_VERSION);
+	return CLI_EXIT_OK;
+}
+
+static int cmd_help(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	usage(stdout);
+	return CLI_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+	cairn_log_level level = CAIRN_LOG_WARN;
+	int i = 1;
+
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
+			if (cairn_log_level_parse(&level, argv[i + 1]) < 0) {
+				fprintf(stderr,
+					"cairn: invalid log level '%s': expected debug, info, "
+					"warn or error\n",
+					argv[i + 1]);
+				return CLI_EXIT_USAGE;
+			}
+			i += 2;
+		} else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+			usage(stdout);
+			return CLI_EXIT_OK;
+		} else if (strcmp(argv[i], "--version") == 0) {
+			return cmd_version(0, NULL);
+		} else {
+			fprintf(stderr, "cairn: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return CLI_EXIT_USAGE;
+		}
+	}
+	cairn_log_setup(level, CAIRN_LOG_FORMAT_AUTO, stderr);
+	if (i >= argc) {
+		usage(stderr);
+		return CLI_EXIT_USAGE;
+	}
+	for (size_t c = 0; c < sizeof(commands) / sizeof(commands[0]); c++) {
+		if (strcmp(argv[i], commands[c].name) == 0) {
+			optind = 1;
+			return commands[c].run(argc - i, argv + i);
+		}
+	}
+	fprintf(stderr, "cairn: unknown command '%s'\n", argv[i]);
+	usage(stderr);
+	return CLI_EXIT_USAGE;
+}

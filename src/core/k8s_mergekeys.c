@@ -1,0 +1,1 @@
+/* k8s_mergekeys.c - not written yet */

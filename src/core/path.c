@@ -1,0 +1,1 @@
+/* path.c - not written yet */

@@ -1,0 +1,1 @@
+/* yaml_emit.c - not written yet */

@@ -1,0 +1,1 @@
+/* yaml_load.c - not written yet */

@@ -1,0 +1,1 @@
+/* yaml_private.h - not written yet */

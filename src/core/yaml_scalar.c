@@ -1,0 +1,1 @@
+/* yaml_scalar.c - not written yet */

@@ -1,0 +1,142 @@
+/* core_basics.c - errors, buffers, time. */
+#include <errno.h>
+#include <limits.h>
+#include <unistd.h>
+
+#include "cairn/buf.h"
+#include "cairn/error.h"
+#include "cairn/util.h"
+#include "testutil.h"
+
+START_TEST(error_set_and_format)
+{
+	char out[2048];
+
+	cairn_error_clear();
+	ck_assert_int_eq(cairn_error_last()->code, CAIRN_OK);
+	ck_assert_int_eq(cairn_error_set_at(CAIRN_EINVAL, "a.yaml", 3, 7, "bad key '%s'", "x"),
+			 CAIRN_EINVAL);
+	cairn_error_format(cairn_error_last(), out, sizeof(out));
+	ck_assert_str_eq(out, "a.yaml:3:7: bad key 'x'");
+	cairn_error_prefix("loading: ");
+	cairn_error_format(cairn_error_last(), out, sizeof(out));
+	ck_assert_str_eq(out, "a.yaml:3:7: loading: bad key 'x'");
+	cairn_error_set(CAIRN_EIO, "plain");
+	cairn_error_format(cairn_error_last(), out, sizeof(out));
+	ck_assert_str_eq(out, "plain");
+	ck_assert_str_eq(cairn_error_code_name(CAIRN_ELIMIT), "limit");
+}
+END_TEST
+
+START_TEST(error_errno_maps_codes)
+{
+	ck_assert_int_eq(cairn_error_set_errno(ENOENT, "cannot open '%s'", "x"),
+			 CAIRN_ENOTFOUND);
+	ck_assert_error_contains("cannot open 'x': ");
+	ck_assert_int_eq(cairn_error_set_errno(EIO, "write"), CAIRN_EIO);
+}
+END_TEST
+
+START_TEST(error_long_message_truncated)
+{
+	char big[4000];
+
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	cairn_error_set(CAIRN_EINVAL, "%s", big);
+	ck_assert_uint_eq(strlen(cairn_error_last()->message), CAIRN_ERROR_MSG_MAX - 1);
+	ck_assert_str_eq(cairn_error_last()->message + CAIRN_ERROR_MSG_MAX - 4, "...");
+}
+END_TEST
+
+START_TEST(buf_limit_is_an_error_and_keeps_contents)
+{
+	cairn_buf b = CAIRN_BUF_INIT(8);
+
+	ck_assert_int_eq(cairn_buf_puts(&b, "12345"), 0);
+	ck_assert_int_eq(cairn_buf_puts(&b, "6789"), CAIRN_ELIMIT);
+	ck_assert_str_eq(b.ptr, "12345");
+	ck_assert_int_eq(cairn_buf_printf(&b, "%d", 678), 0);
+	ck_assert_str_eq(b.ptr, "12345678");
+	ck_assert_int_eq(cairn_buf_putc(&b, 'x'), CAIRN_ELIMIT);
+	ck_assert_uint_eq(b.len, 8);
+	cairn_buf_dispose(&b);
+}
+END_TEST
+
+START_TEST(buf_detach_and_truncate)
+{
+	cairn_buf b;
+	size_t len;
+	char *s;
+
+	cairn_buf_init(&b, 0);
+	s = cairn_buf_detach(&b, &len);
+	ck_assert_str_eq(s, "");
+	ck_assert_uint_eq(len, 0);
+	free(s);
+	cairn_buf_puts(&b, "hello world");
+	cairn_buf_truncate(&b, 5);
+	s = cairn_buf_detach(&b, &len);
+	ck_assert_str_eq(s, "hello");
+	ck_assert_ptr_null(b.ptr);
+	free(s);
+}
+END_TEST
+
+START_TEST(buf_read_file_limit)
+{
+	char path[] = "/tmp/cairn-buf-XXXXXX";
+	int fd = mkstemp(path);
+	cairn_buf b = CAIRN_BUF_INIT(10);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "0123456789abc", 13), 13);
+	close(fd);
+	ck_assert_int_eq(cairn_buf_read_file(&b, path), CAIRN_ELIMIT);
+	ck_assert_error_contains(path);
+	ck_assert_uint_eq(b.len, 0);
+	b.max = 100;
+	ck_assert_int_eq(cairn_buf_read_file(&b, path), 0);
+	ck_assert_str_eq(b.ptr, "0123456789abc");
+	ck_assert_int_eq(cairn_buf_read_file(&b, "/nonexistent/x"), CAIRN_ENOTFOUND);
+	ck_assert_error_contains("'/nonexistent/x'");
+	cairn_buf_dispose(&b);
+	unlink(path);
+}
+END_TEST
+
+START_TEST(time_round_trip)
+{
+	char s[CAIRN_TIME_RFC3339_LEN];
+	cairn_usec t;
+
+	ck_assert_int_eq(cairn_time_parse(&t, "2026-11-26T23:00:50.123456Z"), 0);
+	ck_assert_int_eq(t, INT64_C(1795734050123456));
+	cairn_time_format(s, t);
+	ck_assert_str_eq(s, "2026-11-26T23:00:50.123456Z");
+	ck_assert_int_eq(cairn_time_parse(&t, "2026-11-27T00:00:50+01:00"), 0);
+	cairn_time_format(s, t);
+	ck_assert_str_eq(s, "2026-11-26T23:00:50.000000Z");
+	ck_assert_int_eq(cairn_time_parse(&t, "1970-01-01T00:00:00Z"), 0);
+	ck_assert_int_eq(t, 0);
+	ck_assert_int_eq(cairn_time_parse(&t, "2025-02-29T00:00:00Z"), CAIRN_EINVAL);
+	ck_assert_error_contains("'2025-02-29T00:00:00Z'");
+	ck_assert_int_eq(cairn_time_parse(&t, "2026-11-26 23:00"), CAIRN_EINVAL);
+	ck_assert_int_eq(cairn_time_parse(&t, "2026-11-26T23:00:50Zjunk"), CAIRN_EINVAL);
+}
+END_TEST
+
+void core_basics_tests(Suite *s)
+{
+	TCase *tc = tcase_create("basics");
+
+	tcase_add_test(tc, error_set_and_format);
+	tcase_add_test(tc, error_errno_maps_codes);
+	tcase_add_test(tc, error_long_message_truncated);
+	tcase_add_test(tc, buf_limit_is_an_error_and_keeps_contents);
+	tcase_add_test(tc, buf_detach_and_truncate);
+	tcase_add_test(tc, buf_read_file_limit);
+	tcase_add_test(tc, time_round_trip);
+	suite_add_tcase(s, tc);
+}

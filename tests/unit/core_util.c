@@ -1,0 +1,7 @@
+/* core_util.c - tests not written yet */
+#include "testutil.h"
+
+void core_util_tests(Suite *s)
+{
+	(void)s;
+}
