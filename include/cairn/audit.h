@@ -1,0 +1,1 @@
+/* cairn/audit.h - not written yet */

@@ -1,0 +1,1 @@
+/* audit_private.h - not written yet */

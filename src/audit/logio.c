@@ -1,0 +1,1 @@
+/* logio.c - not written yet */

@@ -1,0 +1,1 @@
+/* redact.c - not written yet */
