@@ -26,7 +26,10 @@ typedef struct cairn_buf {
 /** Default maximum when none is given: 256 MiB. */
 #define CAIRN_BUF_DEFAULT_MAX ((size_t)256 << 20)
 /** Static initialiser for an empty buffer with a maximum. */
-#define CAIRN_BUF_INIT(maxbytes) { NULL, 0, 0, (maxbytes) }
+#define CAIRN_BUF_INIT(maxbytes)                                                                   \
+	{                                                                                          \
+		NULL, 0, 0, (maxbytes)                                                             \
+	}
 
 /** Initialise an empty buffer with maximum `max` (0 = default). */
 void cairn_buf_init(cairn_buf *b, size_t max);
@@ -38,7 +41,8 @@ int cairn_buf_puts(cairn_buf *b, const char *s);
 int cairn_buf_putc(cairn_buf *b, char c);
 /** Append formatted text. */
 int cairn_buf_printf(cairn_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-int cairn_buf_vprintf(cairn_buf *b, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+int cairn_buf_vprintf(cairn_buf *b, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
 /** Make room for `n` more bytes without changing len. */
 int cairn_buf_reserve(cairn_buf *b, size_t n);
 /** Drop the contents, keep the allocation. */

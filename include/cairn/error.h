@@ -19,19 +19,19 @@ extern "C" {
 /** Error codes. Stable: they appear in JSON output and exit statuses. */
 enum {
 	CAIRN_OK = 0,
-	CAIRN_ERROR = -1,       /**< generic failure */
-	CAIRN_ENOMEM = -2,      /**< out of memory */
-	CAIRN_EINVAL = -3,      /**< bad input: parse or validation error */
-	CAIRN_ELIMIT = -4,      /**< a configured limit was exceeded */
-	CAIRN_EIO = -5,         /**< an operating-system I/O call failed */
-	CAIRN_ENOTFOUND = -6,   /**< a named thing does not exist */
-	CAIRN_EEXISTS = -7,     /**< a thing that must not exist does */
-	CAIRN_ETIMEOUT = -8,    /**< a deadline passed */
-	CAIRN_EPERM = -9,       /**< refused: path escape, permission, policy */
-	CAIRN_EBUSY = -10,      /**< a lock is held by someone else */
+	CAIRN_ERROR = -1,         /**< generic failure */
+	CAIRN_ENOMEM = -2,        /**< out of memory */
+	CAIRN_EINVAL = -3,        /**< bad input: parse or validation error */
+	CAIRN_ELIMIT = -4,        /**< a configured limit was exceeded */
+	CAIRN_EIO = -5,           /**< an operating-system I/O call failed */
+	CAIRN_ENOTFOUND = -6,     /**< a named thing does not exist */
+	CAIRN_EEXISTS = -7,       /**< a thing that must not exist does */
+	CAIRN_ETIMEOUT = -8,      /**< a deadline passed */
+	CAIRN_EPERM = -9,         /**< refused: path escape, permission, policy */
+	CAIRN_EBUSY = -10,        /**< a lock is held by someone else */
 	CAIRN_EUNSUPPORTED = -11, /**< a feature Cairn does not implement */
-	CAIRN_ECORRUPT = -12,   /**< stored data failed an integrity check */
-	CAIRN_EREADONLY = -13,  /**< an object was made read-only by an earlier fatal error */
+	CAIRN_ECORRUPT = -12,     /**< stored data failed an integrity check */
+	CAIRN_EREADONLY = -13,    /**< an object was made read-only by an earlier fatal error */
 };
 
 /** Longest message kept; longer ones are cut with "...". */
@@ -58,13 +58,11 @@ typedef struct cairn_error {
  * Messages start lower-case, say what is wrong first, and quote user
  * values in single quotes.
  */
-int cairn_error_set(int code, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int cairn_error_set(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /** As cairn_error_set(), with the place in the input (file may be NULL). */
-int cairn_error_set_at(int code, const char *file, int line, int column,
-		       const char *fmt, ...)
-	__attribute__((format(printf, 5, 6)));
+int cairn_error_set_at(int code, const char *file, int line, int column, const char *fmt, ...)
+        __attribute__((format(printf, 5, 6)));
 
 /**
  * Prefix the current message with more context ("reading 'x': " + old),
@@ -74,8 +72,7 @@ int cairn_error_prefix(const char *fmt, ...) __attribute__((format(printf, 1, 2)
 
 /** Record `errno`-style failure: "<what>: <strerror(errnum)>". Returns CAIRN_EIO
  * (or CAIRN_ENOTFOUND for ENOENT, CAIRN_EPERM for EACCES/EPERM). */
-int cairn_error_set_errno(int errnum, const char *fmt, ...)
-	__attribute__((format(printf, 2, 3)));
+int cairn_error_set_errno(int errnum, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /**
  * The calling thread's last error. Never NULL; when no error was set the

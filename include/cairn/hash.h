@@ -27,7 +27,7 @@ void cairn_sha256_final(cairn_sha256_ctx *ctx, uint8_t out[CAIRN_SHA256_LEN]);
 
 /** HMAC-SHA256 of `len` bytes under `key`. */
 void cairn_hmac_sha256(uint8_t out[CAIRN_SHA256_LEN], const void *key, size_t keylen,
-		       const void *data, size_t len);
+                       const void *data, size_t len);
 
 /** Lower-case hex of `len` bytes into `out` (2*len+1 bytes, NUL-terminated). */
 void cairn_hex_encode(char *out, const uint8_t *in, size_t len);

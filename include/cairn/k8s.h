@@ -42,12 +42,12 @@ typedef enum {
 
 /** One row of the merge-key table. */
 typedef struct cairn_merge_key {
-	const char *type;     /**< OpenAPI definition, e.g. "io.k8s.api.core.v1.PodSpec" */
-	const char *field;    /**< field of that type holding a list, e.g. "containers" */
+	const char *type;  /**< OpenAPI definition, e.g. "io.k8s.api.core.v1.PodSpec" */
+	const char *field; /**< field of that type holding a list, e.g. "containers" */
 	cairn_merge_strategy strategy;
-	const char *patch_key;  /**< strategic-merge key ("name"), NULL when none */
+	const char *patch_key;        /**< strategic-merge key ("name"), NULL when none */
 	const char *list_map_keys[3]; /**< x-kubernetes-list-map-keys, NULL-terminated */
-	const char *item_type; /**< definition of the elements, NULL for scalars */
+	const char *item_type;        /**< definition of the elements, NULL for scalars */
 } cairn_merge_key;
 
 /** The whole table and its length. */

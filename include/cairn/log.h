@@ -44,7 +44,7 @@ int cairn_log_level_parse(cairn_log_level *out, const char *name);
  * Thread-safe: each line is written with one call.
  */
 void cairn_log(cairn_log_level level, const char *const *fields, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+        __attribute__((format(printf, 3, 4)));
 
 #define cairn_log_debug(...) cairn_log(CAIRN_LOG_DEBUG, NULL, __VA_ARGS__)
 #define cairn_log_info(...) cairn_log(CAIRN_LOG_INFO, NULL, __VA_ARGS__)

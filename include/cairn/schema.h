@@ -39,7 +39,7 @@ typedef struct cairn_schema_finding {
  * The set is read-only after load: thread-safe.
  */
 int cairn_schema_validate(const cairn_schema_set *set, const json_t *obj,
-			  cairn_schema_finding **findings, size_t *count);
+                          cairn_schema_finding **findings, size_t *count);
 
 void cairn_schema_findings_free(cairn_schema_finding *findings, size_t count);
 

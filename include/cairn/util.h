@@ -84,26 +84,29 @@ int cairn_path_open_beneath(int *out_fd, int rootfd, const char *rel, int flags)
 #define CAIRN_PROC_OPTS_VERSION 1
 
 typedef struct cairn_proc_opts {
-	unsigned int version;       /**< CAIRN_PROC_OPTS_VERSION */
-	const char *cwd;            /**< NULL: inherit */
-	const char *const *env;     /**< "NAME=value" entries passed as they are */
+	unsigned int version;         /**< CAIRN_PROC_OPTS_VERSION */
+	const char *cwd;              /**< NULL: inherit */
+	const char *const *env;       /**< "NAME=value" entries passed as they are */
 	const char *const *env_allow; /**< names copied from our environment;
 	                                   nothing else is inherited */
-	const void *stdin_data;     /**< NULL: /dev/null */
+	const void *stdin_data;       /**< NULL: /dev/null */
 	size_t stdin_len;
-	int64_t timeout_ms;         /**< 0: none; on expiry the child's process
+	int64_t timeout_ms; /**< 0: none; on expiry the child's process
 	                                 group gets SIGTERM, then SIGKILL 1 s later */
-	size_t max_output;          /**< per stream; default 64 MiB; more is an error */
+	size_t max_output;  /**< per stream; default 64 MiB; more is an error */
 } cairn_proc_opts;
 
-#define CAIRN_PROC_OPTS_INIT { CAIRN_PROC_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0 }
+#define CAIRN_PROC_OPTS_INIT                                                                       \
+	{                                                                                          \
+		CAIRN_PROC_OPTS_VERSION, NULL, NULL, NULL, NULL, 0, 0, 0                           \
+	}
 
 typedef struct cairn_proc_result {
-	int exited;      /**< 1 if it exited, 0 if killed by a signal */
-	int status;      /**< exit status, or the signal number */
-	int timed_out;   /**< 1 when the timeout killed it */
-	cairn_buf out;   /**< captured stdout */
-	cairn_buf err;   /**< captured stderr */
+	int exited;    /**< 1 if it exited, 0 if killed by a signal */
+	int status;    /**< exit status, or the signal number */
+	int timed_out; /**< 1 when the timeout killed it */
+	cairn_buf out; /**< captured stdout */
+	cairn_buf err; /**< captured stderr */
 } cairn_proc_result;
 
 /**
@@ -115,8 +118,7 @@ typedef struct cairn_proc_result {
  * The caller disposes the result with cairn_proc_result_dispose().
  * Thread-safe (uses posix_spawn-like fork/exec with no locks held).
  */
-int cairn_proc_run(cairn_proc_result *result, const char *const *argv,
-		   const cairn_proc_opts *opts);
+int cairn_proc_run(cairn_proc_result *result, const char *const *argv, const cairn_proc_opts *opts);
 
 /** Free the buffers of a result; accepts a zeroed result. */
 void cairn_proc_result_dispose(cairn_proc_result *result);

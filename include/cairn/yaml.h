@@ -44,21 +44,24 @@ typedef enum {
 
 /** Options for cairn_yaml_load(). A zero limit means "use the default". */
 typedef struct cairn_yaml_opts {
-	unsigned int version;      /**< CAIRN_YAML_OPTS_VERSION */
+	unsigned int version; /**< CAIRN_YAML_OPTS_VERSION */
 	cairn_yaml_profile profile;
-	size_t max_input_bytes;    /**< whole stream; default 64 MiB */
-	size_t max_scalar_bytes;   /**< one scalar; default 16 MiB */
-	size_t max_depth;          /**< nesting of collections; default 512 */
-	size_t max_documents;      /**< documents in a stream; default 100000 */
-	size_t max_nodes;          /**< nodes after alias expansion, whole stream;
+	size_t max_input_bytes;  /**< whole stream; default 64 MiB */
+	size_t max_scalar_bytes; /**< one scalar; default 16 MiB */
+	size_t max_depth;        /**< nesting of collections; default 512 */
+	size_t max_documents;    /**< documents in a stream; default 100000 */
+	size_t max_nodes;        /**< nodes after alias expansion, whole stream;
 	                                default 10,000,000 */
-	size_t max_alias_ratio;    /**< expanded alias nodes may exceed the nodes
+	size_t max_alias_ratio;  /**< expanded alias nodes may exceed the nodes
 	                                parsed by at most this factor once the
 	                                stream passes 400,000 expanded nodes (as
 	                                go-yaml does); default 10 */
 } cairn_yaml_opts;
 
-#define CAIRN_YAML_OPTS_INIT { CAIRN_YAML_OPTS_VERSION, CAIRN_YAML_KUSTOMIZE, 0, 0, 0, 0, 0, 0 }
+#define CAIRN_YAML_OPTS_INIT                                                                       \
+	{                                                                                          \
+		CAIRN_YAML_OPTS_VERSION, CAIRN_YAML_KUSTOMIZE, 0, 0, 0, 0, 0, 0                    \
+	}
 
 /** Positions of the nodes of a loaded stream (see cairn_yaml_load()). */
 typedef struct cairn_yaml_marks cairn_yaml_marks;
@@ -78,12 +81,12 @@ typedef struct cairn_yaml_marks cairn_yaml_marks;
  *         (file:line:column) in cairn_error_last(). Outputs untouched on
  *         failure. Thread-safe.
  */
-int cairn_yaml_load(json_t **out_docs, cairn_yaml_marks **out_marks, const char *data,
-		    size_t len, const char *filename, const cairn_yaml_opts *opts);
+int cairn_yaml_load(json_t **out_docs, cairn_yaml_marks **out_marks, const char *data, size_t len,
+                    const char *filename, const cairn_yaml_opts *opts);
 
 /** Read a file and cairn_yaml_load() it; errors name the file. */
 int cairn_yaml_load_file(json_t **out_docs, cairn_yaml_marks **out_marks, const char *path,
-			 const cairn_yaml_opts *opts);
+                         const cairn_yaml_opts *opts);
 
 /**
  * Where a node starts in the input: document index `doc` (0-based) and an
@@ -92,7 +95,7 @@ int cairn_yaml_load_file(json_t **out_docs, cairn_yaml_marks **out_marks, const 
  * Lines and columns count from 1. Returns 0 or CAIRN_ENOTFOUND.
  */
 int cairn_yaml_marks_lookup(const cairn_yaml_marks *marks, size_t doc, const char *pointer,
-			    int *line, int *column);
+                            int *line, int *column);
 
 /** Number of documents the marks describe. */
 size_t cairn_yaml_marks_count(const cairn_yaml_marks *marks);

@@ -11,11 +11,10 @@ static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
 static const cli_command commands[] = {
-	{ "validate", "check Kubernetes manifests (syntax, identity, schemas)", cmd_validate },
-	{ "audit", "the signed audit trail: keygen, record, verify, show, prove",
-	  cmd_audit },
-	{ "version", "print the version", cmd_version },
-	{ "help", "show this help", cmd_help },
+        {"validate", "check Kubernetes manifests (syntax, identity, schemas)", cmd_validate},
+        {"audit", "the signed audit trail: keygen, record, verify, show, prove", cmd_audit},
+        {"version", "print the version", cmd_version},
+        {"help", "show this help", cmd_help},
 };
 
 void cli_print_error(const char *context)
@@ -62,9 +61,9 @@ int main(int argc, char **argv)
 		if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
 			if (cairn_log_level_parse(&level, argv[i + 1]) < 0) {
 				fprintf(stderr,
-					"cairn: invalid log level '%s': expected debug, info, "
-					"warn or error\n",
-					argv[i + 1]);
+				        "cairn: invalid log level '%s': expected debug, info, "
+				        "warn or error\n",
+				        argv[i + 1]);
 				return CLI_EXIT_USAGE;
 			}
 			i += 2;

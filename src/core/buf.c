@@ -28,7 +28,7 @@ int cairn_buf_reserve(cairn_buf *b, size_t n)
 
 	if (n > max || b->len > max - n)
 		return cairn_error_set(CAIRN_ELIMIT, "buffer would exceed its limit of %zu bytes",
-				       max);
+		                       max);
 	need = b->len + n + 1;
 	if (need <= b->cap)
 		return 0;
@@ -40,7 +40,7 @@ int cairn_buf_reserve(cairn_buf *b, size_t n)
 	p = realloc(b->ptr, cap);
 	if (p == NULL)
 		return cairn_error_set(CAIRN_ENOMEM, "out of memory growing a buffer to %zu bytes",
-				       cap);
+		                       cap);
 	b->ptr = p;
 	b->cap = cap;
 	return 0;
@@ -154,7 +154,7 @@ int cairn_buf_read_file(cairn_buf *b, const char *path)
 	}
 	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && (size_t)st.st_size > max - b->len) {
 		rc = cairn_error_set(CAIRN_ELIMIT, "'%s' is %lld bytes, more than the limit of %zu",
-				     path, (long long)st.st_size, max);
+		                     path, (long long)st.st_size, max);
 		goto out;
 	}
 	for (;;) {
@@ -182,8 +182,8 @@ int cairn_buf_read_file(cairn_buf *b, const char *path)
 
 			if (more > 0) {
 				rc = cairn_error_set(CAIRN_ELIMIT,
-						     "'%s' is larger than the limit of %zu bytes",
-						     path, max);
+				                     "'%s' is larger than the limit of %zu bytes",
+				                     path, max);
 				goto out;
 			}
 			break;

@@ -30,8 +30,8 @@ static void set_file(const char *file)
 	last_error.file[n] = '\0';
 }
 
-static int set_va(int code, const char *file, int line, int column, const char *fmt,
-		  va_list ap)
+__attribute__((format(printf, 5, 0))) static int set_va(int code, const char *file, int line,
+                                                        int column, const char *fmt, va_list ap)
 {
 	int n;
 
@@ -130,7 +130,7 @@ char *cairn_error_format(const cairn_error *err, char *buf, size_t size)
 		return buf;
 	if (err->file[0] != '\0' && err->line > 0 && err->column > 0)
 		n = snprintf(buf, size, "%s:%d:%d: %s", err->file, err->line, err->column,
-			     err->message);
+		             err->message);
 	else if (err->file[0] != '\0' && err->line > 0)
 		n = snprintf(buf, size, "%s:%d: %s", err->file, err->line, err->message);
 	else if (err->file[0] != '\0')

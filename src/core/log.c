@@ -21,9 +21,9 @@ static struct {
 	int json;
 	FILE *stream;
 	int configured;
-} logger = { CAIRN_LOG_INFO, 0, NULL, 0 };
+} logger = {CAIRN_LOG_INFO, 0, NULL, 0};
 
-static const char *const level_names[] = { "debug", "info", "warn", "error" };
+static const char *const level_names[] = {"debug", "info", "warn", "error"};
 
 void cairn_log_setup(cairn_log_level min, cairn_log_format format, FILE *stream)
 {

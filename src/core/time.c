@@ -39,13 +39,13 @@ void cairn_time_format(char out[CAIRN_TIME_RFC3339_LEN], cairn_usec t)
 	/* Years outside 0..9999 cannot be written in RFC 3339: clamp. */
 	if (tm.tm_year + 1900 > 9999 || tm.tm_year + 1900 < 0) {
 		snprintf(out, CAIRN_TIME_RFC3339_LEN, "%s",
-			 tm.tm_year < 0 ? "0000-01-01T00:00:00.000000Z"
-					: "9999-12-31T23:59:59.999999Z");
+		         tm.tm_year < 0 ? "0000-01-01T00:00:00.000000Z"
+		                        : "9999-12-31T23:59:59.999999Z");
 		return;
 	}
 	snprintf(out, CAIRN_TIME_RFC3339_LEN, "%04d-%02d-%02dT%02d:%02d:%02d.%06ldZ",
-		 (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
-		 tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100, usec % 1000000);
+	         (tm.tm_year + 1900) % 10000, (tm.tm_mon + 1) % 100, tm.tm_mday % 100,
+	         tm.tm_hour % 100, tm.tm_min % 100, tm.tm_sec % 100, usec % 1000000);
 }
 
 /* Read exactly `n` digits at *p into *out, advancing *p. */
@@ -78,7 +78,7 @@ static int64_t days_from_civil(int64_t y, int m, int d)
 
 int cairn_time_parse(cairn_usec *out, const char *s)
 {
-	static const int mdays[] = { 31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	const char *p = s;
 	int y, mo, d, h, mi, sec, off = 0;
 	int64_t usec = 0;
@@ -128,11 +128,11 @@ int cairn_time_parse(cairn_usec *out, const char *s)
 	if (sec == 60)
 		sec = 59; /* a leap second reads as the second before it */
 	*out = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - off * 60) *
-		       (int64_t)1000000 +
+	               (int64_t)1000000 +
 	       usec;
 	return 0;
 bad:
 	return cairn_error_set(CAIRN_EINVAL,
-			       "invalid time '%s': expected RFC 3339, e.g. '2026-11-26T23:00:50Z'",
-			       s);
+	                       "invalid time '%s': expected RFC 3339, e.g. '2026-11-26T23:00:50Z'",
+	                       s);
 }

@@ -15,7 +15,7 @@ START_TEST(error_set_and_format)
 	cairn_error_clear();
 	ck_assert_int_eq(cairn_error_last()->code, CAIRN_OK);
 	ck_assert_int_eq(cairn_error_set_at(CAIRN_EINVAL, "a.yaml", 3, 7, "bad key '%s'", "x"),
-			 CAIRN_EINVAL);
+	                 CAIRN_EINVAL);
 	cairn_error_format(cairn_error_last(), out, sizeof(out));
 	ck_assert_str_eq(out, "a.yaml:3:7: bad key 'x'");
 	cairn_error_prefix("loading: ");
@@ -30,8 +30,7 @@ END_TEST
 
 START_TEST(error_errno_maps_codes)
 {
-	ck_assert_int_eq(cairn_error_set_errno(ENOENT, "cannot open '%s'", "x"),
-			 CAIRN_ENOTFOUND);
+	ck_assert_int_eq(cairn_error_set_errno(ENOENT, "cannot open '%s'", "x"), CAIRN_ENOTFOUND);
 	ck_assert_error_contains("cannot open 'x': ");
 	ck_assert_int_eq(cairn_error_set_errno(EIO, "write"), CAIRN_EIO);
 }

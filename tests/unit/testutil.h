@@ -18,10 +18,10 @@ static inline const char *test_data_path(char *buf, size_t size, const char *rel
 }
 
 /* Assert that the last error message contains `needle`. */
-#define ck_assert_error_contains(needle)                                                     \
-	ck_assert_msg(strstr(cairn_error_last()->message, (needle)) != NULL,                 \
-		      "error message '%s' does not contain '%s'", cairn_error_last()->message, \
-		      (needle))
+#define ck_assert_error_contains(needle)                                                           \
+	ck_assert_msg(strstr(cairn_error_last()->message, (needle)) != NULL,                       \
+	              "error message '%s' does not contain '%s'", cairn_error_last()->message,     \
+	              (needle))
 
 /* Each test file of a module adds its TCases to the module's suite. */
 void core_basics_tests(Suite *s);
