@@ -5,6 +5,8 @@
 
 #include "cairn/buf.h"
 #include "cairn/error.h"
+#include "cairn/log.h"
+#include <jansson.h>
 #include "cairn/util.h"
 #include "testutil.h"
 
@@ -126,6 +128,65 @@ START_TEST(time_round_trip)
 }
 END_TEST
 
+/* Read back what the logger wrote to a temporary stream. */
+static char *log_capture(cairn_log_format format, cairn_log_level min, void (*emit)(void))
+{
+	FILE *f = tmpfile();
+	char *text;
+	long n;
+
+	ck_assert_ptr_nonnull(f);
+	cairn_log_setup(min, format, f);
+	emit();
+	fflush(f);
+	n = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)n + 1);
+	ck_assert_int_eq(fread(text, 1, (size_t)n, f), n);
+	fclose(f);
+	cairn_log_setup(CAIRN_LOG_WARN, CAIRN_LOG_FORMAT_HUMAN, stderr);
+	return text;
+}
+
+static void emit_two(void)
+{
+	cairn_log(CAIRN_LOG_INFO, (const char *[]){"app", "web\nforged", NULL}, "synced %d objects",
+	          3);
+	cairn_log_debug("hidden below the minimum level");
+}
+
+START_TEST(log_json_one_object_per_line)
+{
+	char *text = log_capture(CAIRN_LOG_FORMAT_JSON, CAIRN_LOG_INFO, emit_two);
+	json_error_t jerr;
+	json_t *line;
+	char *nl = strchr(text, '\n');
+
+	ck_assert_ptr_nonnull(nl);
+	ck_assert_str_eq(nl + 1, ""); /* exactly one line: debug was filtered */
+	line = json_loadb(text, (size_t)(nl - text), 0, &jerr);
+	ck_assert_ptr_nonnull(line);
+	ck_assert_str_eq(json_string_value(json_object_get(line, "level")), "info");
+	ck_assert_str_eq(json_string_value(json_object_get(line, "msg")), "synced 3 objects");
+	ck_assert_str_eq(json_string_value(json_object_get(line, "app")), "web\nforged");
+	ck_assert_uint_eq(strlen(json_string_value(json_object_get(line, "time"))), 27);
+	json_decref(line);
+	free(text);
+}
+END_TEST
+
+START_TEST(log_human_escapes_newlines)
+{
+	char *text = log_capture(CAIRN_LOG_FORMAT_HUMAN, CAIRN_LOG_DEBUG, emit_two);
+	char *first = strchr(text, '\n');
+
+	ck_assert_ptr_nonnull(first);
+	ck_assert_ptr_nonnull(strstr(text, " info  synced 3 objects app=web\\nforged\n"));
+	ck_assert_ptr_nonnull(strstr(first + 1, " debug hidden below the minimum level\n"));
+	free(text);
+}
+END_TEST
+
 void core_basics_tests(Suite *s)
 {
 	TCase *tc = tcase_create("basics");
@@ -137,5 +198,7 @@ void core_basics_tests(Suite *s)
 	tcase_add_test(tc, buf_detach_and_truncate);
 	tcase_add_test(tc, buf_read_file_limit);
 	tcase_add_test(tc, time_round_trip);
+	tcase_add_test(tc, log_json_one_object_per_line);
+	tcase_add_test(tc, log_human_escapes_newlines);
 	suite_add_tcase(s, tc);
 }
