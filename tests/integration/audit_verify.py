@@ -15,8 +15,8 @@ What it checks, in order:
   * sig is Ed25519 over JCS(entry without sig) by the current key, starting
     from the trusted verifier key and following `key.rotated` entries;
   * every checkpoint note (audit.checkpoints, plus any --checkpoint FILE):
-    its signature by a key of the chain (key id and Ed25519 over the body),
-    and its root hash against the RFC 6962 Merkle root of the first `size`
+    its signature by the key current after `size` entries (key id, Ed25519
+    over the body), and its root hash against the RFC 6962 Merkle root of the first `size`
     leaves; a checkpoint larger than the log means the log was truncated.
 A last line without its newline is a torn tail: reported, not tampering.
 
@@ -41,7 +41,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 EM_DASH = "\u2014"
 ROTATION_ACTION = "key.rotated"
 # Where a key.rotated entry carries the new verifier key, in details.
-ROTATION_FIELDS = ("newKey", "new_key", "verifierKey", "key")
+ROTATION_FIELDS = ("newKey",)
 RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$")
 
 
@@ -250,12 +250,13 @@ def rotated_key(e):
 
 
 def read_log(path, trusted):
-    """Returns (leaves, keys, torn_bytes, first_time, last_time)."""
+    """Returns (leaves, key_at, torn_bytes, first_time, last_time); key_at[n] is
+    the key current after n entries, the one that signs a checkpoint of size n."""
     with open(path, "rb") as f:
         data = f.read()
     lines = data.split(b"\n")
     torn = lines.pop()  # what follows the last newline: b"" unless torn
-    leaves, keys = [], [trusted]
+    leaves, keys, key_at = [], [trusted], [trusted]
     prev = "0" * 64
     first = last = None
     for seq, line in enumerate(lines):
@@ -271,9 +272,10 @@ def read_log(path, trusted):
             raise Failure("entry %d: %s" % (seq, f))
         prev = hashlib.sha256(line).hexdigest()
         leaves.append(leaf_hash(line))
+        key_at.append(keys[-1])
         first = first or e["time"]
         last = e["time"]
-    return leaves, keys, torn, first, last
+    return leaves, key_at, torn, first, last
 
 
 def split_notes(text):
@@ -299,7 +301,7 @@ def split_notes(text):
     return notes
 
 
-def verify_note(idx, body, sigs, keys, leaves):
+def verify_note(idx, body, sigs, key_at, leaves):
     origin, size_s, root_b64 = body[:-1].split("\n")
     if not origin or not re.fullmatch(r"[1-9][0-9]*|0", size_s):
         raise Failure("checkpoint %d: malformed body" % idx)
@@ -307,6 +309,10 @@ def verify_note(idx, body, sigs, keys, leaves):
     root = base64.b64decode(root_b64, validate=True)
     if len(root) != 32:
         raise Failure("checkpoint %d: root is not 32 bytes" % idx)
+    if size > len(leaves):
+        raise Failure("checkpoint %d: covers %d entries but the log holds %d: truncated log"
+                      % (idx, size, len(leaves)))
+    kname, pub = key_at[size]
     signed = False
     for line in sigs:
         parts = line[2:].split(" ")
@@ -315,19 +321,16 @@ def verify_note(idx, body, sigs, keys, leaves):
         name, blob = parts[0], base64.b64decode(parts[1], validate=True)
         if len(blob) != 68:
             continue
-        for kname, pub in keys:
-            if kname != name or key_id(kname, pub) != blob[:4]:
-                continue
-            try:
-                Ed25519PublicKey.from_public_bytes(pub).verify(blob[4:], body.encode())
-                signed = True
-            except InvalidSignature:
-                raise Failure("checkpoint %d (size %d): bad signature by %r" % (idx, size, name))
+        if kname != name or key_id(kname, pub) != blob[:4]:
+            continue
+        try:
+            Ed25519PublicKey.from_public_bytes(pub).verify(blob[4:], body.encode())
+            signed = True
+        except InvalidSignature:
+            raise Failure("checkpoint %d (size %d): bad signature by %r" % (idx, size, name))
     if not signed:
-        raise Failure("checkpoint %d (size %d): not signed by a key of the chain" % (idx, size))
-    if size > len(leaves):
-        raise Failure("checkpoint %d: covers %d entries but the log holds %d: truncated log"
-                      % (idx, size, len(leaves)))
+        raise Failure("checkpoint %d (size %d): not signed by %r, the key current at that size"
+                      % (idx, size, kname))
     if merkle_root(leaves[:size]) != root:
         raise Failure("checkpoint %d (size %d): root hash does not match the log" % (idx, size))
     return size
@@ -353,13 +356,13 @@ def main(argv):
     cps += a.checkpoint
     try:
         trusted = parse_verifier_key(keytext)
-        leaves, keys, torn, first, last = read_log(log, trusted)
+        leaves, key_at, torn, first, last = read_log(log, trusted)
         ncp = 0
         for path in cps:
             with open(path, "rb") as f:
                 text = f.read().decode("utf-8")
             for body, sigs in split_notes(text):
-                verify_note(ncp, body, sigs, keys, leaves)
+                verify_note(ncp, body, sigs, key_at, leaves)
                 ncp += 1
     except Failure as f:
         print("FAIL: %s" % f)
@@ -368,7 +371,7 @@ def main(argv):
         print("FAIL: %s" % e)
         return 1
     print("ok: %d entries, %d checkpoints, %d keys, first %s, last %s%s"
-          % (len(leaves), ncp, len(keys), first, last,
+          % (len(leaves), ncp, len({k for k in key_at}), first, last,
              ", torn tail of %d bytes" % len(torn) if torn else ""))
     return 0
 
