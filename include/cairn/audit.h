@@ -430,7 +430,9 @@ typedef struct cairn_audit_verify_result {
  * Verify `<state_dir>/audit.log` and `audit.checkpoints`: seq from 0 without
  * gaps, time parses, canonical JCS lines, the prev chain, every signature
  * (following key.rotated entries from opts->trusted; skipped when fast),
- * each checkpoint's signature (by the key current after its size) and its
+ * each checkpoint's signature (by the key that signed its last entry, i.e.
+ * a checkpoint covering a key.rotated entry is still signed by the old key;
+ * the trusted key for size 0) and its
  * Merkle root, and that no checkpoint covers more entries than the log has.
  * Stops at the first problem. A torn last line is not tampering: it is
  * reported in torn_bytes and does not make ok 0.
