@@ -205,9 +205,10 @@ static int path_push_child(struct loader *ld)
 {
 	struct frame *f;
 
-	cairn_buf_truncate(&ld->path, 0);
-	if (ld->depth == 0)
+	if (ld->depth == 0) {
+		cairn_buf_truncate(&ld->path, 0);
 		return 0;
+	}
 	f = &ld->stack[ld->depth - 1];
 	cairn_buf_truncate(&ld->path, f->path_len);
 	if (f->is_map)
