@@ -52,10 +52,13 @@ typedef struct cairn_yaml_opts {
 	size_t max_documents;    /**< documents in a stream; default 100000 */
 	size_t max_nodes;        /**< nodes after alias expansion, whole stream;
 	                                default 10,000,000 */
-	size_t max_alias_ratio;  /**< expanded alias nodes may exceed the nodes
-	                                parsed by at most this factor once the
-	                                stream passes 400,000 expanded nodes (as
-	                                go-yaml does); default 10 */
+	size_t max_alias_ratio;  /**< alias budget, after go-yaml's: nodes
+	                                copied from aliases may be at most
+	                                10x this factor times the nodes parsed
+	                                while the stream has up to 400,000
+	                                nodes, falling linearly to this factor
+	                                at 4,000,000; nothing is refused below
+	                                1,000 copied nodes; default 10 */
 } cairn_yaml_opts;
 
 #define CAIRN_YAML_OPTS_INIT                                                                       \

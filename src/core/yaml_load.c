@@ -25,8 +25,6 @@
 #define DEFAULT_MAX_DOCUMENTS 100000
 #define DEFAULT_MAX_NODES 10000000
 #define DEFAULT_ALIAS_RATIO 10
-/* Expanded alias nodes allowed before the ratio applies (go-yaml's floor). */
-#define ALIAS_FLOOR 400000
 
 struct cairn_yaml_marks {
 	json_t *docs; /* array of objects: JSON pointer -> (line << 32 | column) */
@@ -246,18 +244,44 @@ static int mark_node(struct loader *ld, yaml_mark_t m)
 
 /* ---- building --------------------------------------------------------- */
 
+/*
+ * The alias budget, after go-yaml's: a small stream may take most of its
+ * nodes from aliases, a big one only a few. The factor of expanded to
+ * parsed nodes allowed is 10x max_alias_ratio up to 400,000 nodes in all,
+ * falling linearly to max_alias_ratio at 4,000,000; nothing is refused
+ * below 1,000 expanded nodes. The check runs before an alias is copied, so
+ * a billion-laughs file is refused after a few thousand copies.
+ */
+static size_t alias_factor(const struct loader *ld)
+{
+	size_t total = ld->parsed + ld->expanded, hi = ld->o.max_alias_ratio * 10;
+	size_t lo = ld->o.max_alias_ratio;
+
+	if (total <= 400000)
+		return hi;
+	if (total >= 4000000)
+		return lo;
+	return hi - (size_t)((double)(hi - lo) * (double)(total - 400000) / 3600000.0);
+}
+
 static int count_nodes(struct loader *ld, size_t parsed, size_t expanded, yaml_mark_t m)
 {
+	size_t factor;
+
 	ld->parsed += parsed;
 	ld->expanded += expanded;
 	if (ld->parsed + ld->expanded > ld->o.max_nodes)
 		return err_at(ld, CAIRN_ELIMIT, m,
 		              "too many nodes: more than %zu (aliases expanded)", ld->o.max_nodes);
-	if (ld->expanded > ALIAS_FLOOR && ld->expanded / ld->o.max_alias_ratio > ld->parsed)
+	if (ld->expanded <= 1000)
+		return 0;
+	factor = alias_factor(ld);
+	if (ld->expanded / factor > ld->parsed ||
+	    (ld->expanded / factor == ld->parsed && ld->expanded % factor != 0))
 		return err_at(ld, CAIRN_ELIMIT, m,
 		              "too much alias expansion: %zu nodes from aliases against %zu parsed "
 		              "(at most %zu times as many)",
-		              ld->expanded, ld->parsed, ld->o.max_alias_ratio);
+		              ld->expanded, ld->parsed, factor);
 	return 0;
 }
 

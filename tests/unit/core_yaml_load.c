@@ -566,17 +566,21 @@ START_TEST(limit_alias_expansion)
 	ck_assert_str_eq(cairn_error_last()->file, path);
 	ck_assert_int_gt(cairn_error_last()->line, 1);
 
-	/* Moderate reuse is fine: 1,000 aliases of a 101-node list. */
+	/* Moderate reuse is fine: 90 aliases of a 101-node list (parsed:
+	 * the list and its items, the root mapping, two keys, the "uses"
+	 * sequence = 105; expanded 9,090, under 100 x 105). */
 	cairn_buf_puts(&b, "base: &b [");
 	for (i = 0; i < 100; i++)
 		cairn_buf_printf(&b, "%s%d", i ? ", " : "", i);
 	cairn_buf_puts(&b, "]\nuses:\n");
-	for (i = 0; i < 1000; i++)
+	for (i = 0; i < 90; i++)
 		cairn_buf_puts(&b, "- *b\n");
 	ck_assert_int_eq(cairn_yaml_load(&d, NULL, b.ptr, b.len, "t.yaml", NULL), 0);
-	ck_assert_uint_eq(json_array_size(json_object_get(json_array_get(d, 0), "uses")), 1000);
+	ck_assert_uint_eq(json_array_size(json_object_get(json_array_get(d, 0), "uses")), 90);
 	json_decref(d);
-	/* The same past the floor with a ratio of 1 is refused. */
+	/* With a ratio of 1 a small stream may expand 10x what it parsed: a
+	 * 1,001-node list (1,005 parsed) is refused at its 11th alias
+	 * (11,011 > 10,050), on line 2 + 11. */
 	cairn_buf_reset(&b);
 	cairn_buf_puts(&b, "base: &b [");
 	for (i = 0; i < 1000; i++)
@@ -586,8 +590,14 @@ START_TEST(limit_alias_expansion)
 		cairn_buf_puts(&b, "- *b\n");
 	o.max_alias_ratio = 1;
 	ck_assert_int_eq(cairn_yaml_load(&d, NULL, b.ptr, b.len, "t.yaml", &o), CAIRN_ELIMIT);
-	ck_assert_error_contains("at most 1 times as many");
-	ck_assert_int_eq(cairn_error_last()->line, 2 + 400);
+	ck_assert_error_contains("too much alias expansion: 11011 nodes from aliases against 1005 "
+	                         "parsed (at most 10 times as many)");
+	ck_assert_int_eq(cairn_error_last()->line, 2 + 11);
+	ck_assert_int_eq(cairn_error_last()->column, 3);
+	/* The default allows 100x on a small stream: refused at the 101st. */
+	ck_assert_int_eq(cairn_yaml_load(&d, NULL, b.ptr, b.len, "t.yaml", NULL), CAIRN_ELIMIT);
+	ck_assert_int_eq(cairn_error_last()->line, 2 + 101);
+	ck_assert_error_contains("(at most 100 times as many)");
 	cairn_buf_dispose(&b);
 }
 END_TEST
