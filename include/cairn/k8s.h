@@ -72,9 +72,12 @@ int cairn_k8s_check_object(const json_t *obj, cairn_k8s_report_fn report, void *
 
 /** Summary of how a list field merges in a strategic merge patch. */
 typedef enum {
-	CAIRN_MERGE_REPLACE = 0, /**< atomic: the patch's list replaces */
-	CAIRN_MERGE_BY_KEY,      /**< merge elements by key field(s) */
+	CAIRN_MERGE_REPLACE = 0, /**< atomic: the patch's value replaces */
+	CAIRN_MERGE_BY_KEY,      /**< merge elements by key: patch_key in a strategic
+	                              merge patch, list_map_keys in server-side apply */
 	CAIRN_MERGE_SET,         /**< a set of scalars (merge strategy on primitives) */
+	CAIRN_MERGE_OBJECT,      /**< an object merged field by field, with retainKeys:
+	                              fields the patch leaves out are cleared */
 } cairn_merge_strategy;
 
 /** x-kubernetes-patch-strategy, as flags ("merge,retainKeys" is both). */
