@@ -12,6 +12,8 @@
  */
 #include <sodium.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cairn/error.h"

@@ -17,8 +17,10 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cairn/error.h"
