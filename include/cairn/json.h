@@ -23,19 +23,27 @@ extern "C" {
 /**
  * Append the JCS form of `v` to `out`. Borrows `v`.
  * Returns 0, CAIRN_EINVAL (a non-finite real, an integer beyond 2^53, a
- * string that is not valid UTF-8) or CAIRN_ELIMIT/CAIRN_ENOMEM.
+ * string or key that is not valid UTF-8) or CAIRN_ELIMIT (out->max, or
+ * nesting deeper than 4096) / CAIRN_ENOMEM. On failure `out` is cut back
+ * to its length before the call. Thread-safe for distinct `out`s; `v`
+ * may be shared if nobody modifies it meanwhile.
  */
 int cairn_json_canonical(cairn_buf *out, const json_t *v);
 
 /**
  * SHA-256 of the JCS form of `v`, as 64 lower-case hex digits and a NUL
- * into `hex` (65 bytes). Returns 0 or as cairn_json_canonical().
+ * into `hex` (65 bytes; untouched on failure). Borrows `v`.
+ * Returns 0 or as cairn_json_canonical(). Thread-safe.
  */
 int cairn_json_sha256_hex(char hex[65], const json_t *v);
 
 /**
- * Parse JSON text with duplicate keys rejected and a size limit; errors
- * carry the file name (may be NULL), line and column. Caller owns *out.
+ * Parse JSON text (any value at the top level) with duplicate keys
+ * rejected and a 64 MiB size limit (CAIRN_ELIMIT). "\u0000" is accepted
+ * in strings (lengths are kept); jansson refuses it in object keys.
+ * Syntax errors are CAIRN_EINVAL and carry the file name (may be NULL),
+ * line and column. On success the caller owns *out (json_decref); *out is
+ * untouched on failure. Thread-safe.
  */
 int cairn_json_parse(json_t **out, const char *data, size_t len, const char *filename);
 

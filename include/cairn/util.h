@@ -41,10 +41,16 @@ int cairn_time_parse(cairn_usec *out, const char *s);
  * and a unit ("ns", "us", "µs", "ms", "s", "m", "h"), optional leading sign,
  * e.g. "30s", "5m", "1h30m", "1.5h", "0". Result in nanoseconds.
  * 0, or CAIRN_EINVAL (with the text quoted) / CAIRN_ELIMIT on overflow.
+ * Exactly Go's time.ParseDuration: "1" (no unit), "1d" and "" are invalid.
+ * *out_ns is untouched on failure. Thread-safe.
  */
 int cairn_duration_parse(int64_t *out_ns, const char *s);
 
-/** Print nanoseconds as Go does ("1h30m0s", "500ms", "0s"); out >= 32 bytes. */
+/**
+ * Print nanoseconds as Go's Duration.String does ("1h30m0s", "1.5s",
+ * "500ms", "1µs", "0s") into `out` (>= 32 bytes), NUL-terminated.
+ * Thread-safe.
+ */
 #define CAIRN_DURATION_LEN 32
 void cairn_duration_format(char out[CAIRN_DURATION_LEN], int64_t ns);
 
@@ -53,7 +59,9 @@ void cairn_duration_format(char out[CAIRN_DURATION_LEN], int64_t ns);
 /**
  * Check that `rel` is a relative path that stays inside its root when
  * resolved lexically: not absolute, no NUL, no ".." component that climbs
- * above the start. Returns 0 or CAIRN_EPERM naming the path.
+ * above the start, not empty. Returns 0 or CAIRN_EPERM naming the path.
+ * (A C string ends at its first NUL: callers holding a length must check
+ * for embedded NULs themselves.) Thread-safe.
  */
 int cairn_path_check_relative(const char *rel);
 
@@ -75,7 +83,11 @@ int cairn_path_clean(char **out, const char *rel);
  * Open `rel` beneath the directory fd `rootfd` for reading, refusing
  * anything that leaves the root, symlinks included (openat2
  * RESOLVE_BENEATH where the kernel has it, a component walk otherwise).
- * Returns 0 with *out_fd set, or CAIRN_EPERM / CAIRN_ENOTFOUND / CAIRN_EIO.
+ * `flags` are open(2) flags for reading (O_RDONLY with e.g. O_DIRECTORY,
+ * O_NOFOLLOW; O_CLOEXEC is added); writing or creating flags are
+ * CAIRN_EINVAL. Symlink loops and escapes are CAIRN_EPERM.
+ * Returns 0 with *out_fd set (the caller closes it), or CAIRN_EPERM /
+ * CAIRN_ENOTFOUND / CAIRN_EIO. Thread-safe.
  */
 int cairn_path_open_beneath(int *out_fd, int rootfd, const char *rel, int flags);
 
@@ -114,9 +126,14 @@ typedef struct cairn_proc_result {
  * stdout and stderr, wait for it. A non-zero exit is not an error of this
  * function: read `result`. Returns 0, CAIRN_ENOTFOUND (no such program),
  * CAIRN_ETIMEOUT (result still filled, timed_out set), CAIRN_ELIMIT
- * (output over max_output; child killed) or CAIRN_EIO.
- * The caller disposes the result with cairn_proc_result_dispose().
- * Thread-safe (uses posix_spawn-like fork/exec with no locks held).
+ * (output over max_output; child killed; result not filled), CAIRN_EINVAL
+ * (bad options) or CAIRN_EIO/CAIRN_EPERM (exec or chdir failed).
+ * `opts` may be NULL (defaults). On 0 and CAIRN_ETIMEOUT the caller
+ * disposes the result with cairn_proc_result_dispose(); otherwise it is
+ * left as it was. Thread-safe: everything the child needs is prepared
+ * before fork(), and SIGPIPE is blocked only in the calling thread while
+ * it writes stdin. The caller must not ignore SIGCHLD (the child could
+ * not be reaped) nor reap it with a wait(-1) elsewhere.
  */
 int cairn_proc_run(cairn_proc_result *result, const char *const *argv, const cairn_proc_opts *opts);
 

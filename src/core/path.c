@@ -216,24 +216,27 @@ static int walk_symlink(struct walk *w, int fd, int *links, const char *rel)
 	return walk_prepend(w, target, (size_t)n, rel);
 }
 
-/* Take the next component off the front of the remaining path. */
-static size_t walk_next(struct walk *w, char *name, size_t size)
+/*
+ * Take the next component off the front of the remaining path into
+ * `name`. Returns its length, or -1 when it is longer than a file name
+ * can be (cutting it would open some other file).
+ */
+static ssize_t walk_next(struct walk *w, char *name, size_t size)
 {
-	size_t i = 0, len;
+	size_t i = 0, len = 0;
 
 	while (i < w->todo_len && w->todo[i] == '/')
 		i++;
-	len = 0;
 	while (i + len < w->todo_len && w->todo[i + len] != '/')
 		len++;
 	if (len >= size)
-		len = size - 1;
+		return -1;
 	memcpy(name, w->todo + i, len);
 	name[len] = '\0';
 	i += len;
 	memmove(w->todo, w->todo + i, w->todo_len - i + 1);
 	w->todo_len -= i;
-	return len;
+	return (ssize_t)len;
 }
 
 static int walk_is_last(const struct walk *w)
@@ -266,8 +269,13 @@ int path__open_walk(int *out_fd, int rootfd, const char *rel, int flags)
 	for (;;) {
 		struct stat st;
 		int cur = w->fds[w->depth], last;
+		ssize_t len = walk_next(w, name, sizeof(name));
 
-		if (walk_next(w, name, sizeof(name)) == 0 && walk_is_last(w)) {
+		if (len < 0) {
+			rc = open_error(ENAMETOOLONG, rel);
+			goto out;
+		}
+		if (len == 0 && walk_is_last(w)) {
 			/* Nothing left ("." or a trailing slash): the current dir. */
 			fd = openat(cur, ".", flags | O_CLOEXEC);
 			if (fd < 0)

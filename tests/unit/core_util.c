@@ -351,6 +351,13 @@ static void check_open(open_fn fn, int rootfd)
 	assert_refused(fn, rootfd, "self", CAIRN_EPERM, "self");
 	assert_refused(fn, rootfd, "a/missing.txt", CAIRN_ENOTFOUND, "a/missing.txt");
 	assert_refused(fn, rootfd, "a/b/file.txt/x", CAIRN_EIO, "a/b/file.txt/x");
+	{
+		char longname[300];
+
+		memset(longname, 'n', sizeof(longname) - 1);
+		longname[sizeof(longname) - 1] = '\0';
+		assert_refused(fn, rootfd, longname, CAIRN_EIO, "too long");
+	}
 
 	/* A directory, for the caller to go on from. */
 	ck_assert_int_eq(fn(&fd, rootfd, "a/dirlink", O_RDONLY | O_DIRECTORY), 0);
