@@ -106,6 +106,10 @@ struct audit_parsed {
  */
 int audit__entry_parse(struct audit_parsed *p, const char *line, size_t len, int canonical);
 
+/* Parse with the canonical check and put the signed message in msg (reset
+ * first), with one full JCS encoding. Same returns as audit__entry_parse(). */
+int audit__entry_parse_msg(struct audit_parsed *p, const char *line, size_t len, cairn_buf *msg);
+
 /* JCS of the parsed entry without "sig" (the signed message), appended to out. */
 int audit__entry_message(cairn_buf *out, const struct audit_parsed *p);
 

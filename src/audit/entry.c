@@ -256,3 +256,58 @@ void audit__frontier_root(const struct audit_frontier *f, uint8_t out[32])
 	}
 	memcpy(out, acc, 32);
 }
+
+/*
+ * As audit__entry_parse() with the canonical check, but also producing the
+ * signed message, with one full JCS encoding instead of two: the message is
+ * JCS(entry without sig), and since "sig" sorts between "seq" and "subject"
+ * (the last two members being subject and time), the line must be the
+ * message with ,"sig":<JCS(sig)> inserted before ,"subject":.
+ */
+int audit__entry_parse_msg(struct audit_parsed *p, const char *line, size_t len, cairn_buf *msg)
+{
+	struct audit_parsed tmp;
+	cairn_buf tail = CAIRN_BUF_INIT(CAIRN_AUDIT_LINE_MAX), sigj = CAIRN_BUF_INIT(4096);
+	json_t *sigv;
+	size_t ip;
+	int rc;
+
+	cairn_buf_reset(msg);
+	rc = audit__entry_parse(&tmp, line, len, 0);
+	if (rc < 0)
+		return rc;
+	sigv = json_incref(json_object_get(tmp.json, "sig"));
+	json_object_del(tmp.json, "sig");
+	rc = cairn_json_canonical(msg, tmp.json);
+	json_object_set_new(tmp.json, "sig", sigv);
+	if (rc == 0 && (rc = cairn_buf_puts(&tail, ",\"subject\":")) == 0 &&
+	    (rc = cairn_json_canonical(&tail, tmp.subject)) == 0 &&
+	    (rc = cairn_buf_puts(&tail, ",\"time\":")) == 0 &&
+	    (rc = cairn_json_canonical(&tail, json_object_get(tmp.json, "time"))) == 0 &&
+	    (rc = cairn_buf_putc(&tail, '}')) == 0)
+		rc = cairn_json_canonical(&sigj, sigv);
+	if (rc < 0) {
+		cairn_error_prefix("entry cannot be canonicalised: ");
+		goto out;
+	}
+	if (msg->len < tail.len ||
+	    memcmp(msg->ptr + msg->len - tail.len, tail.ptr, tail.len) != 0 ||
+	    len != msg->len + 7 + sigj.len) {
+		rc = cairn_error_set(CAIRN_EINVAL, "entry is not in canonical (JCS) form");
+		goto out;
+	}
+	ip = msg->len - tail.len;
+	if (memcmp(line, msg->ptr, ip) != 0 || memcmp(line + ip, ",\"sig\":", 7) != 0 ||
+	    memcmp(line + ip + 7, sigj.ptr, sigj.len) != 0 ||
+	    memcmp(line + ip + 7 + sigj.len, msg->ptr + ip, tail.len) != 0)
+		rc = cairn_error_set(CAIRN_EINVAL, "entry is not in canonical (JCS) form");
+out:
+	cairn_buf_dispose(&tail);
+	cairn_buf_dispose(&sigj);
+	if (rc < 0) {
+		json_decref(tmp.json);
+		return rc;
+	}
+	*p = tmp;
+	return 0;
+}

@@ -178,9 +178,7 @@ static int check_entry(cairn_audit_verify_result *r, const struct audit_parsed *
 	}
 	if (fast)
 		return 0;
-	cairn_buf_reset(msg);
-	if (audit__entry_message(msg, p) < 0 ||
-	    cairn_base64_decode(sig, sizeof(sig), &siglen, p->sig, strlen(p->sig)) < 0 ||
+	if (cairn_base64_decode(sig, sizeof(sig), &siglen, p->sig, strlen(p->sig)) < 0 ||
 	    siglen != 64 ||
 	    crypto_sign_verify_detached(sig, (const unsigned char *)msg->ptr, msg->len,
 	                                kc->cur.pub) != 0) {
@@ -227,7 +225,7 @@ static int verify_walk(cairn_audit_verify_result *r, const char *log, size_t log
 			break;
 		}
 		ll = (size_t)(nl - (log + off));
-		if (audit__entry_parse(&p, log + off, ll, 1) < 0) {
+		if (audit__entry_parse_msg(&p, log + off, ll, &msg) < 0) {
 			set_bad(r, CAIRN_AUDIT_BAD_ENTRY, (int64_t)n, -1, "entry %llu: %s",
 			        (unsigned long long)n, cairn_error_last()->message);
 			goto out;
