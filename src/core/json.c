@@ -167,34 +167,61 @@ static int put_string(cairn_buf *out, const char *s, size_t n)
 	return cairn_buf_putc(out, '"');
 }
 
+/* Whether M x 10^e reads back as exactly `d`. */
+static int reads_back(uint64_t m, int e, double d)
+{
+	char tmp[48];
+
+	snprintf(tmp, sizeof(tmp), "%llue%d", (unsigned long long)m, e);
+	return strtod(tmp, NULL) == d;
+}
+
 /*
  * The shortest decimal digits that read back as exactly `d` (d > 0,
- * finite), as in ECMAScript's Number::toString step 5: try 1 to 17
- * significant digits; printf rounds correctly, so the first precision
- * whose output round-trips is the shortest and its digits are the closest
- * such. Writes the digits (no dot) to `digits` and returns their count; *exp
- * is n of the specification (value = 0.digits x 10^n).
+ * finite), as in ECMAScript's Number::toString step 5. For 1 to 17
+ * significant digits, printf gives the correctly rounded candidate M x
+ * 10^e; when it does not read back, a neighbour M+1 or M-1 still may: just
+ * above a power of two the doubles below are twice as dense as those
+ * above, so the interval that reads back as `d` is lopsided and the
+ * nearest p-digit number can fall outside it while the next one up lies
+ * inside. The first precision with a candidate that reads back wins (the
+ * nearest one first, as the specification asks). Writes the digits (no
+ * dot, no trailing zeros) to `digits` and returns their count; *exp is n
+ * of the specification (value = 0.digits x 10^n).
  */
 static int shortest_digits(char digits[24], int *exp, double d)
 {
 	char tmp[40];
-	int prec, k = 0, e;
-	char *p;
+	uint64_t m = 0;
+	int prec, e = 0, k;
 
 	for (prec = 1; prec <= 17; prec++) {
+		char *dot, *ep;
+
 		snprintf(tmp, sizeof(tmp), "%.*e", prec - 1, d);
-		if (strtod(tmp, NULL) == d)
+		ep = strchr(tmp, 'e');
+		e = atoi(ep + 1) - (prec - 1);
+		*ep = '\0';
+		if ((dot = strchr(tmp, '.')))
+			memmove(dot, dot + 1, strlen(dot));
+		m = strtoull(tmp, NULL, 10);
+		if (reads_back(m, e, d))
 			break;
+		if (reads_back(m + 1, e, d)) {
+			m++;
+			break;
+		}
+		if (m > 1 && reads_back(m - 1, e, d)) {
+			m--;
+			break;
+		}
 	}
-	for (p = tmp; *p && *p != 'e'; p++) {
-		if (*p >= '0' && *p <= '9')
-			digits[k++] = *p;
+	while (m % 10 == 0 && m > 0) {
+		m /= 10;
+		e++;
 	}
-	e = atoi(p + 1);
-	while (k > 1 && digits[k - 1] == '0')
-		k--;
-	digits[k] = '\0';
-	*exp = e + 1;
+	k = snprintf(digits, 24, "%llu", (unsigned long long)m);
+	*exp = k + e;
 	return k;
 }
 

@@ -1,4 +1,5 @@
 /* core_json.c - canonical JSON (RFC 8785), parsing, SHA-256, HMAC, hex, base64. */
+#include <math.h>
 #include <stdint.h>
 #include <unistd.h>
 
@@ -245,6 +246,11 @@ START_TEST(jcs_rfc8785_numbers)
 	assert_number(0x41b3de4355555557ULL, "333333333.33333343");
 	assert_number(0xbecbf647612f3696ULL, "-0.0000033333333333333333");
 	assert_number(0x43143ff3c1cb0959ULL, "1424953923781206.2");
+	/* Powers of two, where the nearest 16-digit decimal does not read
+	 * back but the next one up does (values from Python's repr). */
+	assert_number(0xc790000000000000ULL, "-5.316911983139664e+36");
+	assert_number(0xbe70000000000000ULL, "-5.960464477539063e-8");
+	assert_number(0x13e0000000000000ULL, "5.940911144672375e-213");
 }
 END_TEST
 
@@ -535,6 +541,85 @@ START_TEST(jcs_matches_python)
 }
 END_TEST
 
+/* A fixed xorshift sequence, so a failure can be reproduced. */
+static uint64_t next_bits(uint64_t *state)
+{
+	uint64_t x = *state;
+
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *state = x;
+}
+
+/*
+ * 20,000 doubles (random bit patterns, powers of two, integers, small
+ * fractions) formatted by us and by an independent Python oracle
+ * (tests/unit/data/json/es_number.py, built on repr()).
+ */
+START_TEST(jcs_numbers_match_python)
+{
+	char dir[] = "/tmp/cairn-jcsnum-XXXXXX", in[128], out[128], script[1024], cmd[2048];
+	uint64_t state = 0x9e3779b97f4a7c15ULL, bits[20000];
+	char line[64];
+	FILE *f;
+	size_t i, n = 0;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(in, sizeof(in), "%s/in", dir);
+	snprintf(out, sizeof(out), "%s/out", dir);
+	f = fopen(in, "w");
+	ck_assert_ptr_nonnull(f);
+	while (n < sizeof(bits) / sizeof(bits[0])) {
+		uint64_t b = next_bits(&state);
+		double d;
+
+		switch (n % 4) {
+		case 1: /* a power of two (or just above), any sign */
+			b &= 0xfff0000000000003ULL;
+			break;
+		case 2: /* an integer up to about 2^70 */
+			d = (double)(int64_t)(b >> 1) * (double)(1 << (b % 7));
+			memcpy(&b, &d, sizeof(b));
+			break;
+		case 3: /* a fraction scaled by 10^-30 .. 10^30 */
+			d = (double)(b >> 11) / 9007199254740992.0 * pow(10, (int)(b % 61) - 30);
+			memcpy(&b, &d, sizeof(b));
+			break;
+		}
+		memcpy(&d, &b, sizeof(d));
+		if (!isfinite(d))
+			continue;
+		bits[n++] = b;
+		fprintf(f, "%016llx\n", (unsigned long long)b);
+	}
+	fclose(f);
+	snprintf(cmd, sizeof(cmd), "%s %s < %s > %s", python3(),
+	         test_data_path(script, sizeof(script), "json/es_number.py"), in, out);
+	ck_assert_int_eq(system(cmd), 0);
+	f = fopen(out, "r");
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i < n; i++) {
+		double d;
+		char *s;
+		int rc;
+
+		ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+		line[strcspn(line, "\n")] = '\0';
+		memcpy(&d, &bits[i], sizeof(d));
+		s = jcs(json_real(d), &rc);
+		ck_assert_int_eq(rc, 0);
+		ck_assert_msg(strcmp(s, line) == 0, "%016llx: ours '%s', python '%s'",
+		              (unsigned long long)bits[i], s, line);
+		free(s);
+	}
+	fclose(f);
+	unlink(in);
+	unlink(out);
+	rmdir(dir);
+}
+END_TEST
+
 void core_json_tests(Suite *s)
 {
 	TCase *tc = tcase_create("hash");
@@ -559,5 +644,6 @@ void core_json_tests(Suite *s)
 	tcase_add_test(tc, parse_errors_have_places);
 	tcase_add_test(tc, parse_size_limit_and_scalars);
 	tcase_add_test(tc, jcs_matches_python);
+	tcase_add_test(tc, jcs_numbers_match_python);
 	suite_add_tcase(s, tc);
 }
