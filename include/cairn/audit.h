@@ -154,8 +154,10 @@ int cairn_audit_signer_format(cairn_buf *out, const cairn_audit_signer *s);
 /** Parse verifier key text (whitespace around ignored; key id checked). 0 or CAIRN_EINVAL. */
 int cairn_audit_verifier_parse(cairn_audit_verifier *out, const char *text, size_t len);
 /**
- * `file_or_text` is either verifier key text (contains '+' and no '/') or
- * the path of a file holding it. 0, CAIRN_ENOTFOUND, CAIRN_EINVAL.
+ * `file_or_text` is the path of a file holding verifier key text or, when
+ * no such file exists and it contains '+', the key text itself (base64 may
+ * contain '/', so text is not told apart by its characters).
+ * 0, CAIRN_ENOTFOUND, CAIRN_EINVAL.
  */
 int cairn_audit_verifier_load(cairn_audit_verifier *out, const char *file_or_text);
 /** Append the verifier key text (no newline) to `out`. */

@@ -263,9 +263,13 @@ int cairn_audit_verifier_load(cairn_audit_verifier *out, const char *file_or_tex
 	cairn_buf b = CAIRN_BUF_INIT(4096);
 	int rc;
 
-	if (strchr(file_or_text, '+') != NULL && strchr(file_or_text, '/') == NULL)
-		return cairn_audit_verifier_parse(out, file_or_text, strlen(file_or_text));
+	/* base64 may hold '/', so a key text can look like a path: a file that
+	 * exists wins, otherwise text with '+' separators is parsed as a key. */
 	rc = cairn_buf_read_file(&b, file_or_text);
+	if (rc == CAIRN_ENOTFOUND && strchr(file_or_text, '+') != NULL) {
+		cairn_buf_dispose(&b);
+		return cairn_audit_verifier_parse(out, file_or_text, strlen(file_or_text));
+	}
 	if (rc == 0) {
 		rc = cairn_audit_verifier_parse(out, b.ptr ? b.ptr : "", b.len);
 		if (rc < 0)

@@ -584,6 +584,7 @@ struct scan_state {
 	uint8_t prev[32];
 	char key[CAIRN_AUDIT_KEY_NAME_MAX + 1]; /* key of the last entry */
 	int rotated;                            /* kc.cur holds a key from key.rotated */
+	int last_rotation;                      /* the last entry is a key.rotated entry */
 	struct audit_keychain kc;
 	size_t last_off, last_len; /* the last entry's line */
 };
@@ -619,9 +620,11 @@ static int scan_log(struct scan_state *st, const char *data, size_t len, const c
 		if (rc == 0 && strcmp(p.prev, prevhex) != 0)
 			rc = cairn_error_set(CAIRN_ECORRUPT,
 			                     "'prev' does not match the previous entry's hash");
+		st->last_rotation = 0;
 		if (rc == 0 && strcmp(p.action, "key.rotated") == 0) {
 			rc = audit__keychain_rotate(&st->kc, &p);
 			st->rotated = 1;
+			st->last_rotation = 1;
 		}
 		if (rc == 0)
 			snprintf(st->key, sizeof(st->key), "%s", p.key);
@@ -664,6 +667,10 @@ static int check_signer(const struct scan_state *st, const cairn_audit_signer *s
 		                       "signer key '%s' is not the log's current key '%s' "
 		                       "(introduced by key rotation)",
 		                       s->name, st->kc.cur.name);
+	/* The last entry is the key.rotated entry itself, signed by the old key:
+	 * the key chain (which matched name and public key above) is the proof. */
+	if (st->last_rotation)
+		return 0;
 	if (strcmp(st->key, s->name) != 0)
 		return cairn_error_set(CAIRN_EPERM,
 		                       "signer key '%s' is not the log's current key '%s'; use "

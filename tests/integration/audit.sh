@@ -22,18 +22,7 @@ run() {
 	RC=$?
 }
 show_output() { sed 's/^/#   /' "$TMP/out" "$TMP/err" | head -20; }
-# KNOWN_BUG: when set, a failing check is reported "not ok ... # TODO $KNOWN_BUG"
-# (expected failure, a bug in a file this test does not own); a passing one is ok.
-KNOWN_BUG=
-known_bug() { KNOWN_BUG=$1; }
-fail() {
-	if [ -n "$KNOWN_BUG" ]; then
-		TAP_N=$((TAP_N + 1))
-		echo "not ok $TAP_N - $* # TODO $KNOWN_BUG"
-	else
-		not_ok "$@"
-	fi
-}
+fail() { not_ok "$@"; }
 # expect WANT_RC DESCRIPTION [GREP_PATTERN]: judge the last run.
 expect() {
 	local want=$1 d=$2 pat=${3:-}
@@ -345,11 +334,6 @@ check "the installation HMAC key is mode 0600" test "$(stat -c %a "$S/audit.hmac
 
 # ---- key rotation --------------------------------------------------------------
 R="$TMP/rot"
-# Library bugs (src/audit/log.c, reported): reopening after a rotation compares
-# the signer with the key of the last entry (the old key, which signed the
-# key.rotated entry), and the checkpoint written with the rotation is signed
-# by the old key although audit.h says "by the key current after its size".
-known_bug "audit log: signer check and checkpoint key after key.rotated"
 A record --state-dir "$R" --signing-key "$K/alpha.key" --actor op --action note.one >/dev/null
 run A rotate-key --state-dir "$R" --signing-key "$K/alpha.key" --new "$K/beta.key" --actor op
 expect 0 "rotate-key" "key rotated at entry 1"
@@ -369,8 +353,6 @@ run A show --state-dir "$R" --action key.rotated -o json
 expect 0 "the rotation entry names the new key" "\"newKey\":\"$(cut -c1-20 "$K/beta.pub" | sed 's/+/\\+/g')"
 run A record --state-dir "$R" --signing-key "$K/gamma.key" --action key.rotated
 expect 2 "key.rotated cannot be recorded by hand" "reserved"
-
-known_bug ""
 
 # ---- configuration -------------------------------------------------------------
 C="$TMP/cfg"

@@ -251,7 +251,7 @@ def rotated_key(e):
 
 def read_log(path, trusted):
     """Returns (leaves, key_at, torn_bytes, first_time, last_time); key_at[n] is
-    the key current after n entries, the one that signs a checkpoint of size n."""
+    the key current after n entries (key_at[n] signed entry n)."""
     with open(path, "rb") as f:
         data = f.read()
     lines = data.split(b"\n")
@@ -312,7 +312,8 @@ def verify_note(idx, body, sigs, key_at, leaves):
     if size > len(leaves):
         raise Failure("checkpoint %d: covers %d entries but the log holds %d: truncated log"
                       % (idx, size, len(leaves)))
-    kname, pub = key_at[size]
+    # Signed by the key that signed the last entry it covers (docs/audit-format.md).
+    kname, pub = key_at[size - 1] if size > 0 else key_at[0]
     signed = False
     for line in sigs:
         parts = line[2:].split(" ")

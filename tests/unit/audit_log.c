@@ -188,6 +188,31 @@ START_TEST(keygen_files)
 }
 END_TEST
 
+/* Key text whose base64 holds a '/' still loads as text, not as a path. */
+START_TEST(verifier_text_with_slash)
+{
+	cairn_audit_verifier v, v2;
+	cairn_audit_signer *s = NULL;
+	cairn_buf text = CAIRN_BUF_INIT(4096);
+	int tries = 0;
+
+	do {
+		cairn_audit_signer_free(s);
+		s = NULL;
+		cairn_buf_reset(&text);
+		ck_assert_int_eq(cairn_audit_signer_generate(&s, "slashy"), 0);
+		cairn_audit_signer_verifier(&v, s);
+		ck_assert_int_eq(cairn_audit_verifier_format(&text, &v), 0);
+	} while (strchr(text.ptr, '/') == NULL && ++tries < 1000);
+	ck_assert_ptr_nonnull(strchr(text.ptr, '/'));
+	ck_assert_int_eq(cairn_audit_verifier_load(&v2, text.ptr), 0);
+	ck_assert_mem_eq(v.pub, v2.pub, 32);
+	ck_assert_int_eq(cairn_audit_verifier_load(&v2, "/nonexistent/file.pub"), CAIRN_ENOTFOUND);
+	cairn_buf_dispose(&text);
+	cairn_audit_signer_free(s);
+}
+END_TEST
+
 /* ---- recording and verifying ---------------------------------------------------- */
 
 START_TEST(record_and_verify)
@@ -928,6 +953,7 @@ void audit_log_tests(Suite *s)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, keys_roundtrip);
 	tcase_add_test(tc, keygen_files);
+	tcase_add_test(tc, verifier_text_with_slash);
 	tcase_add_test(tc, record_and_verify);
 	tcase_add_test(tc, record_refuses_bad_input);
 	tcase_add_test(tc, log_injection);
