@@ -44,9 +44,10 @@ typedef struct cairn_validation {
 	cairn_finding *findings;
 	size_t count;
 	size_t cap;
-	size_t files;   /**< files read (or tried) */
-	size_t objects; /**< objects checked (items of a List count one by one) */
-	size_t errors;  /**< findings of severity error */
+	size_t files;          /**< files read (or tried) */
+	size_t objects;        /**< objects checked (items of a List count one by one) */
+	size_t kustomizations; /**< kustomize configuration documents (read as YAML only) */
+	size_t errors;         /**< findings of severity error */
 } cairn_validation;
 
 #define CAIRN_VALIDATE_OPTS_VERSION 1

@@ -474,8 +474,8 @@ int cairn_audit_prove(cairn_audit_proof *out, const char *state_dir, uint64_t se
 	cairn_audit_proof p;
 	audit_checkpoint cp;
 	audit_tree *t = NULL;
-	const char *note, *line;
-	size_t note_len, off = 0;
+	const char *note = NULL, *line;
+	size_t note_len = 0, off = 0;
 	uint8_t stored[32];
 	int rc;
 

@@ -144,9 +144,9 @@ int cmd_validate(int argc, char **argv)
 		cli_print_error("validate");
 		goto out;
 	}
-	fprintf(stderr, "%zu file%s, %zu object%s, %zu problem%s\n", v.files,
-	        v.files == 1 ? "" : "s", v.objects, v.objects == 1 ? "" : "s", v.errors,
-	        v.errors == 1 ? "" : "s");
+	fprintf(stderr, "%zu file%s, %zu object%s, %zu kustomization%s, %zu problem%s\n", v.files,
+	        v.files == 1 ? "" : "s", v.objects, v.objects == 1 ? "" : "s", v.kustomizations,
+	        v.kustomizations == 1 ? "" : "s", v.errors, v.errors == 1 ? "" : "s");
 	status = v.errors > 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
 out:
 	cairn_validation_dispose(&v);

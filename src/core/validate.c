@@ -164,6 +164,30 @@ static int check_object(struct run *r, const json_t *obj)
 	return 0;
 }
 
+/* Is `name` (a path) a kustomization file by its base name, as kustomize
+ * looks them up? */
+static int is_kustomization_name(const char *path)
+{
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	return strcmp(base, "kustomization.yaml") == 0 || strcmp(base, "kustomization.yml") == 0 ||
+	       strcmp(base, "Kustomization") == 0;
+}
+
+/* Kustomize's own configuration (a Kustomization or Component, or any
+ * document of a file named like one) is build input, not a cluster object:
+ * it is read as YAML but not held to object identity rules, as kustomize
+ * accepts one without apiVersion, kind or metadata. */
+static int is_kustomize_config(const struct run *r, const json_t *doc)
+{
+	const char *api = json_string_value(json_object_get(doc, "apiVersion"));
+
+	if (api != NULL && strncmp(api, "kustomize.config.k8s.io/", 24) == 0)
+		return 1;
+	return is_kustomization_name(r->file) && json_is_object(doc) && api == NULL;
+}
+
 static int is_list(const json_t *doc)
 {
 	const json_t *kind = json_object_get(doc, "kind");
@@ -236,6 +260,10 @@ int cairn_validate_bytes(cairn_validation *v, const char *data, size_t len, cons
 		r.doc = i;
 		if (json_is_null(doc))
 			continue;
+		if (is_kustomize_config(&r, doc)) {
+			v->kustomizations++;
+			continue;
+		}
 		rc = is_list(doc) ? check_list(&r, doc) : check_object(&r, doc);
 		if (rc < 0)
 			goto out;
@@ -456,8 +484,9 @@ int cairn_validation_to_json(json_t **out, const cairn_validation *v)
 	for (size_t i = 0; i < v->count; i++)
 		if (json_array_append_new(arr, finding_json(&v->findings[i])) < 0)
 			goto out;
-	root = json_pack("{s:O, s:I, s:I}", "findings", arr, "files", (json_int_t)v->files,
-	                 "objects", (json_int_t)v->objects);
+	root = json_pack("{s:O, s:I, s:I, s:I}", "findings", arr, "files", (json_int_t)v->files,
+	                 "objects", (json_int_t)v->objects, "kustomizations",
+	                 (json_int_t)v->kustomizations);
 	if (root == NULL)
 		goto out;
 	*out = root;

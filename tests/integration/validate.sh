@@ -52,9 +52,26 @@ has() { grep -qF -- "$1" out.txt; }
 
 run good.yaml
 check "good file passes with exit 0" status 0
-check "summary on stderr" grep -qF "1 file, 2 objects, 0 problems" err.txt
+check "summary on stderr" grep -qF "1 file, 2 objects, 0 kustomizations, 0 problems" err.txt
 run tree
 check "directory walk skips hidden directories" status 0
+
+# Kustomize's configuration is build input, not a cluster object: read as
+# YAML (errors still reported) but not held to object rules.
+mkdir -p kz/base kz/bad
+printf 'resources:\n- app.yaml\n' > kz/base/kustomization.yaml
+cp good.yaml kz/base/app.yaml
+printf 'apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n' > kz/base/comp.yaml
+printf 'resources: [\n' > kz/bad/kustomization.yml
+run kz/base
+check "kustomization files are not objects" status 0
+check "kustomizations counted apart" grep -qF "3 files, 2 objects, 2 kustomizations, 0 problems" err.txt
+run kz/bad
+check "a broken kustomization is still a YAML error" status 1
+check "the YAML error names its place" grep -qE "kz/bad/kustomization.yml:[0-9]+:[0-9]+: " out.txt
+printf 'resources:\n- app.yaml\n' > kz/notkustomization.yaml
+run kz/notkustomization.yaml
+check "the same content under another name is checked as an object" status 1
 
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Bad_Name\n' > badname.yaml
 run badname.yaml
@@ -76,7 +93,7 @@ check "YAML error is one finding with its place" grep -qE '^tab.yaml:[0-9]+:[0-9
 check "YAML error exits 1" status 1
 
 run good.yaml badname.yaml
-check "problems in one file do not stop the others" grep -qF "2 files, 3 objects, 1 problem" err.txt
+check "problems in one file do not stop the others" grep -qF "2 files, 3 objects, 0 kustomizations, 1 problem" err.txt
 
 run -o json badname.yaml good.yaml
 check "-o json exits 1 with problems" status 1
