@@ -3,6 +3,8 @@ set -u
 SRCDIR=${CAIRN_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 BUILDDIR=${CAIRN_BUILDDIR:-$SRCDIR}
 CAIRN="$BUILDDIR/cairn"
+# The Kubernetes v1.28 OpenAPI documents, read in place (never copied).
+K8S_OPENAPI=${CAIRN_K8S_OPENAPI:-$SRCDIR/../shared/k8s-openapi/v1.28}
 TAP_N=0
 TAP_FAILED=0
 TMP=$(mktemp -d "${TMPDIR:-/tmp}/cairn-it.XXXXXX")

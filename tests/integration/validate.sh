@@ -2,7 +2,7 @@
 # cairn validate end to end: good files, each kind of bad file, -o json,
 # --schemas with the Kubernetes v1.28 documents, billion laughs, usage errors.
 . "$(dirname "$0")/lib.sh"
-SCHEMAS="$SRCDIR/../shared/k8s-openapi/v1.28"
+SCHEMAS="$K8S_OPENAPI"
 cd "$TMP" || exit 1
 
 cat > good.yaml <<'Y'

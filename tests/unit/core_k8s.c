@@ -170,13 +170,11 @@ END_TEST
 
 static json_t *load_swagger(void)
 {
-	char path[4096];
-	const char *src = getenv("CAIRN_SRCDIR");
+	char path[4096], dir[4000];
 	json_error_t jerr;
 	json_t *doc;
 
-	snprintf(path, sizeof(path), "%s/../shared/k8s-openapi/v1.28/swagger.json",
-	         src ? src : ".");
+	snprintf(path, sizeof(path), "%s/swagger.json", test_k8s_openapi_dir(dir, sizeof(dir)));
 	doc = json_load_file(path, 0, &jerr);
 	ck_assert_msg(doc != NULL, "cannot read %s: %s", path, jerr.text);
 	return doc;

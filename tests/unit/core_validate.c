@@ -189,12 +189,11 @@ END_TEST
 START_TEST(test_schema_k8s_deployment)
 {
 	char dir[4096];
-	const char *src = getenv("CAIRN_SRCDIR");
 	cairn_validate_opts opts = CAIRN_VALIDATE_OPTS_INIT;
 	cairn_schema_set *set;
 	cairn_validation v;
 
-	snprintf(dir, sizeof(dir), "%s/../shared/k8s-openapi/v1.28", src ? src : ".");
+	test_k8s_openapi_dir(dir, sizeof(dir));
 	set = load_set(dir);
 	opts.schemas = set;
 	validate_fixture(&v, "validate/deploy-bad.yaml", &opts);

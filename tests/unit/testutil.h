@@ -17,6 +17,20 @@ static inline const char *test_data_path(char *buf, size_t size, const char *rel
 	return buf;
 }
 
+/* The Kubernetes v1.28 OpenAPI directory, read in place: $CAIRN_K8S_OPENAPI
+ * (set by make check), else ../shared beside the source tree. */
+static inline const char *test_k8s_openapi_dir(char *buf, size_t size)
+{
+	const char *dir = getenv("CAIRN_K8S_OPENAPI");
+	const char *src = getenv("CAIRN_SRCDIR");
+
+	if (dir != NULL && dir[0] != '\0')
+		snprintf(buf, size, "%s", dir);
+	else
+		snprintf(buf, size, "%s/../shared/k8s-openapi/v1.28", src ? src : ".");
+	return buf;
+}
+
 /* Assert that the last error message contains `needle`. */
 #define ck_assert_error_contains(needle)                                                           \
 	ck_assert_msg(strstr(cairn_error_last()->message, (needle)) != NULL,                       \
