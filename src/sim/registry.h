@@ -83,7 +83,9 @@ int sim_registry_remove_crd(sim_registry *r, const char *crd_name);
 /**
  * Validate an object of a CRD kind against its schema; findings joined into
  * msg in the API server's shape ("spec.replicas: Invalid value: \"string\":
- * spec.replicas in body must be of type integer: \"string\"", joined with ", ").
+ * spec.replicas in body must be of type integer: \"string\"", joined with ", ";
+ * the server prefixes `<Kind>.<group> "<name>" is invalid: `). Members the
+ * schema does not declare are not findings here (see sim_crd_prune()).
  *
  * @param res  the resource (a built-in without schema always validates)
  * @param obj  the object (borrowed)
@@ -91,6 +93,15 @@ int sim_registry_remove_crd(sim_registry *r, const char *crd_name);
  * @return 0 when valid, CAIRN_EINVAL with findings in msg, CAIRN_ENOMEM.
  */
 int sim_crd_validate(const sim_resource *res, const json_t *obj, cairn_buf *msg);
+
+/**
+ * Drop the members of `obj` that the CRD schema does not declare (the API
+ * server's pruning; x-kubernetes-preserve-unknown-fields and
+ * additionalProperties keep them), listing each as `unknown field "spec.x"`
+ * joined with ", " in `unknown` (may be NULL) for fieldValidation=Strict/Warn.
+ * @return the number of fields dropped (0 for built-ins).
+ */
+int sim_crd_prune(const sim_resource *res, json_t *obj, cairn_buf *unknown);
 
 /** An HTTP answer produced by the API side; body owned by the caller (dispose it). */
 typedef struct sim_http_reply {
@@ -140,6 +151,16 @@ void sim_faults_free(sim_faults *f);
  */
 void sim_faults_decide(sim_faults *f, const char *verb, const sim_resource *res,
                        sim_fault_action *out);
+
+/**
+ * Change fault switches from a JSON object (the --faults flag and the admin
+ * endpoint): seed, error_rate (number or {verb|"*": rate}), error_status,
+ * latency_ms, conflict_rate, throttle_rate, retry_after, gone_rate,
+ * drop_watch_after_ms, resource, reset. Switches not named keep their value;
+ * "reset": true starts from all-off. Nothing changes on error.
+ * @return 0, CAIRN_EINVAL (names the switch), CAIRN_ELIMIT. Thread-safe.
+ */
+int sim_faults_configure(sim_faults *f, const char *json, size_t len);
 
 /**
  * The admin endpoint /admin/faults: GET shows the switches as JSON, PUT/POST
