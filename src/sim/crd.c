@@ -10,6 +10,7 @@
 #include <math.h>
 #include <regex.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cairn/error.h"
@@ -169,16 +170,30 @@ static void check_scalar(struct vctx *c, const json_t *s, const json_t *v, const
 
 static void validate(struct vctx *c, const json_t *s, const json_t *v, const char *path, int depth);
 
+static int cmp_keys(const void *a, const void *b)
+{
+	return strcmp(*(const char *const *)a, *(const char *const *)b);
+}
+
 static void validate_object(struct vctx *c, const json_t *s, const json_t *v, const char *path,
                             int depth)
 {
 	const json_t *props = json_object_get(s, "properties");
 	const json_t *addl = json_object_get(s, "additionalProperties");
 	const json_t *req = json_object_get(s, "required"), *x;
-	const char *key;
+	const char *key, **keys;
 	char sub[1024];
-	size_t i;
+	size_t i, nkeys;
 
+	/* members in sorted order, so findings come out in a stable order */
+	nkeys = json_object_size(v);
+	keys = nkeys ? malloc(nkeys * sizeof(*keys)) : NULL;
+	if (nkeys && !keys)
+		return;
+	nkeys = 0;
+	json_object_foreach((json_t *)v, key, x) keys[nkeys++] = key;
+	if (nkeys > 1)
+		qsort(keys, nkeys, sizeof(*keys), cmp_keys);
 	json_array_foreach(req, i, x)
 	{
 		if (json_is_string(x) && !json_object_get(v, json_string_value(x))) {
@@ -187,10 +202,11 @@ static void validate_object(struct vctx *c, const json_t *s, const json_t *v, co
 			finding(c, sub, "Required value");
 		}
 	}
-	json_object_foreach((json_t *)v, key, x)
-	{
-		const json_t *ps = json_object_get(props, key);
+	for (i = 0; i < nkeys; i++) {
+		const json_t *ps = json_object_get(props, keys[i]);
 
+		key = keys[i];
+		x = json_object_get(v, key);
 		if (depth == 0 && (!strcmp(key, "apiVersion") || !strcmp(key, "kind") ||
 		                   !strcmp(key, "metadata")))
 			continue;
@@ -200,6 +216,7 @@ static void validate_object(struct vctx *c, const json_t *s, const json_t *v, co
 		else if (json_is_object(addl))
 			validate(c, addl, x, sub, depth + 1);
 	}
+	free(keys);
 }
 
 /* Validate one value against one schema node; findings go to c. */
