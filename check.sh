@@ -66,7 +66,7 @@ failed=$((failed + f))
 
 step "fuzz harnesses"
 fuzz_secs=5
-[ "$long" = 1 ] && fuzz_secs=300
+[ "$long" = 1 ] && fuzz_secs=${CAIRN_FUZZ_SECS:-120}
 if bash tests/fuzz/run.sh "$build" "$fuzz_secs" >"$build/fuzz.log" 2>&1; then :; fi
 grep -E '^(PASS|FAIL):' "$build/fuzz.log"
 passed=$((passed + $(grep -c '^PASS:' "$build/fuzz.log")))
