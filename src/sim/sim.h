@@ -87,6 +87,8 @@ int sim_store_dependents(sim_store *st, const char *uid, json_t **out_keys);
 int sim_store_save(sim_store *st, const char *path);
 int sim_store_load(sim_store *st, const char *path);
 size_t sim_store_count(sim_store *st);
+/* Keys of every object in namespace ns (same shape as sim_store_dependents). */
+int sim_store_namespaced_keys(sim_store *st, const char *ns, json_t **out_keys);
 
 /* ---- watches (watch.c) ---- */
 typedef struct sim_watch sim_watch;
@@ -99,9 +101,13 @@ int sim_watch_open(sim_store *st, sim_watch **out, const char *group, const char
  * timeout_ms. Returns 1 for an event, 0 on timeout, <0 on error/closed. */
 int sim_watch_next(sim_watch *w, cairn_buf *out, int timeout_ms);
 void sim_watch_close(sim_watch *w);
-/* Record an event (called by the store with its lock held). */
-void sim__watch_emit(sim_store *st, int type, const char *group, const char *plural, const char *ns,
-                     uint64_t rv, const char *json, size_t len);
+/* Name the kind bookmarks carry, and append a BOOKMARK event (current rv). */
+int sim_watch_set_kind(sim_watch *w, const char *api_version, const char *kind);
+void sim_watch_bookmark(sim_watch *w, cairn_buf *out);
+/* Deliver only events whose object matches sel (takes ownership; NULL = all). */
+void sim_watch_set_selector(sim_watch *w, sim_selector *sel);
+/* Wake every watcher and make sim_watch_next return; used at shutdown. */
+void sim_store_close_watches(sim_store *st);
 
 /* ---- TLS and kubeconfig (tls.c) ---- */
 typedef struct sim_tls {

@@ -1,0 +1,27 @@
+/*
+ * src/sim/server_internal.h - between server.c and handlers.c only.
+ */
+#ifndef CAIRN_SIM_SERVER_INTERNAL_H
+#define CAIRN_SIM_SERVER_INTERNAL_H
+
+#include <microhttpd.h>
+
+#include "sim.h"
+
+/* Start the HTTPS daemon on 127.0.0.1:port; *bound gets the port. */
+struct MHD_Daemon *sim_server_start(sim_server *srv, const sim_tls *t, int port, int *bound);
+/* Queue a chunked watch response (takes w and the bytes of initial). */
+enum MHD_Result sim_server_stream(sim_server *srv, struct MHD_Connection *conn, sim_watch *w,
+                                  cairn_buf *initial, int timeout_s, int bookmarks,
+                                  int drop_after_ms);
+/* Serve a ?watch=1 request (handlers.c). */
+enum MHD_Result sim_handle_watch(sim_server *srv, const sim_request *rq, int drop_after_ms);
+/* An ERROR event line carrying a Status. */
+void sim_watch_error_event(cairn_buf *out, int code, const char *reason, const char *message);
+/* The resource a path names (NULL when none) and whether it names one object. */
+const sim_resource *sim_resource_of_path(sim_server *srv, const char *path);
+int sim_path_is_named(const char *path);
+/* A Status body for an injected fault. */
+void sim_reply_fault(sim_http_reply *reply, int code);
+
+#endif
