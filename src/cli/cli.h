@@ -21,6 +21,7 @@ typedef struct cli_command {
 
 int cmd_validate(int argc, char **argv);
 int cmd_audit(int argc, char **argv);
+int cmd_repo(int argc, char **argv);
 int cmd_verify_commit(int argc, char **argv);
 
 /* Print the thread's last error as "cairn: file:line:col: message". */

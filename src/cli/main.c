@@ -13,6 +13,7 @@ static int cmd_help(int argc, char **argv);
 static const cli_command commands[] = {
         {"validate", "check Kubernetes manifests (syntax, identity, schemas)", cmd_validate},
         {"audit", "the signed audit trail: keygen, record, verify, show, prove", cmd_audit},
+        {"repo", "git mirrors: fetch a repository, list a tree at a revision", cmd_repo},
         {"verify-commit", "check a commit's SSH signature against allowed signers",
          cmd_verify_commit},
         {"version", "print the version", cmd_version},
