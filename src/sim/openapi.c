@@ -20,6 +20,7 @@
 #include "api_internal.h"
 
 #define CT_JSON "application/json"
+#define CT_PB_V2 "application/com.github.proto-openapi.spec.v2.v1.0+protobuf"
 #define MAX_DOC ((size_t)64 << 20)
 
 /* "api/v1" or "apis/<group>/<version>" for a row. */
@@ -251,13 +252,27 @@ int sim__openapi_serve(const sim_registry *r, const char *dir, const char *path,
 	struct stat st;
 
 	if (strcmp(path, "/openapi/v2") == 0) {
-		/* kubectl asks for the protobuf encoding only; refusing it (406)
-		 * makes kubectl use /openapi/v3, which we serve as JSON. */
+		/* kubectl 1.28 asks for the gnostic protobuf encoding only and
+		 * fails apply/edit without it. We answer a minimal Document
+		 * (swagger "2.0", info) with no definitions: kubectl then takes
+		 * strategic-merge metadata from its compiled-in types, and
+		 * validation, dry runs and explain from /openapi/v3. */
 		if (accept && strstr(accept, "protobuf") && !strstr(accept, "json") &&
-		    !strstr(accept, "*/*"))
-			return sim__reply_status(reply, 406, "NotAcceptable",
-			                         "only application/json is served"),
-			       1;
+		    !strstr(accept, "*/*")) {
+			static const char pb[] = "\x0a\x03"
+			                         "2.0"
+			                         "\x12\x16"
+			                         "\x0a\x0a"
+			                         "Kubernetes"
+			                         "\x12\x08"
+			                         "v1.28.15";
+
+			reply->status = 200;
+			reply->content_type = CT_PB_V2;
+			if (cairn_buf_put(&reply->body, pb, sizeof(pb) - 1) < 0)
+				sim__reply_status(reply, 500, "InternalError", "out of memory");
+			return 1;
+		}
 		if (dir &&
 		    (size_t)snprintf(file, sizeof(file), "%s/swagger.json", dir) < sizeof(file) &&
 		    stat(file, &st) == 0) {
