@@ -1,0 +1,1 @@
+SHA256:7i3agYrc7s802gkHKyos/A88qa7RBklO2+RpByVLpTM

@@ -1,0 +1,1 @@
+SHA256:MMzP6ygFl+uNmxHS/vL78Al9yuN7GndaGqHWUxQ7toY

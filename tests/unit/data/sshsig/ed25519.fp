@@ -1,0 +1,1 @@
+SHA256:supQmpfw6NANcBgkHYMHP45ycefb0zoj3awBU7nD2G8

@@ -1,0 +1,1 @@
+SHA256:ogiJCRpn0nFNKz+dQZVPvCLD43xGNcNej98OwRrc/2s
