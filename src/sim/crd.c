@@ -22,6 +22,7 @@
 
 struct vctx {
 	cairn_buf *msg;
+	json_t *causes; /* Status details.causes, or NULL */
 	int count;
 };
 
@@ -67,16 +68,32 @@ static void finding(struct vctx *c, const char *path, const char *fmt, ...)
         __attribute__((format(printf, 3, 4)));
 static void finding(struct vctx *c, const char *path, const char *fmt, ...)
 {
+	static const struct {
+		const char *prefix, *reason;
+	} reasons[] = {{"Required value", "FieldValueRequired"},
+	               {"Unsupported value", "FieldValueNotSupported"},
+	               {"Too long", "FieldValueTooLong"},
+	               {"Too many", "FieldValueTooMany"}};
+	const char *reason = "FieldValueInvalid";
+	char text[1024];
 	va_list ap;
+	size_t i;
 
 	if (++c->count > MAX_FINDINGS)
 		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof(text), fmt, ap);
+	va_end(ap);
 	if (c->count > 1)
 		cairn_buf_puts(c->msg, ", ");
-	cairn_buf_printf(c->msg, "%s: ", *path ? path : "<root>");
-	va_start(ap, fmt);
-	cairn_buf_vprintf(c->msg, fmt, ap);
-	va_end(ap);
+	cairn_buf_printf(c->msg, "%s: %s", *path ? path : "<root>", text);
+	for (i = 0; i < sizeof(reasons) / sizeof(reasons[0]); i++)
+		if (strncmp(text, reasons[i].prefix, strlen(reasons[i].prefix)) == 0)
+			reason = reasons[i].reason;
+	if (c->causes)
+		json_array_append_new(c->causes,
+		                      json_pack("{s:s, s:s, s:s}", "reason", reason, "message",
+		                                text, "field", *path ? path : "<root>"));
 }
 
 static int type_matches(const char *type, const json_t *v, int int_or_string)
@@ -267,9 +284,10 @@ static void validate(struct vctx *c, const json_t *s, const json_t *v, const cha
 	}
 }
 
-int sim_crd_validate(const sim_resource *res, const json_t *obj, cairn_buf *msg)
+int sim_crd_validate_causes(const sim_resource *res, const json_t *obj, cairn_buf *msg,
+                            json_t *causes)
 {
-	struct vctx c = {msg, 0};
+	struct vctx c = {msg, causes, 0};
 
 	if (!res || !res->schema)
 		return 0;
@@ -282,6 +300,11 @@ int sim_crd_validate(const sim_resource *res, const json_t *obj, cairn_buf *msg)
 		cairn_buf_printf(msg, ", and %d more", c.count - MAX_FINDINGS);
 	return cairn_error_set(CAIRN_EINVAL, "%s is invalid: %d finding%s", res->kind, c.count,
 	                       c.count == 1 ? "" : "s");
+}
+
+int sim_crd_validate(const sim_resource *res, const json_t *obj, cairn_buf *msg)
+{
+	return sim_crd_validate_causes(res, obj, msg, NULL);
 }
 
 /* Remove members the schema does not know, listing them in `unknown`. */

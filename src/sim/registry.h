@@ -95,6 +95,17 @@ int sim_registry_remove_crd(sim_registry *r, const char *crd_name);
 int sim_crd_validate(const sim_resource *res, const json_t *obj, cairn_buf *msg);
 
 /**
+ * As sim_crd_validate(), also appending one Status cause per finding to
+ * `causes` (a JSON array, borrowed): {"reason": "FieldValueInvalid" |
+ * "FieldValueRequired" | "FieldValueNotSupported" | "FieldValueTooLong" |
+ * "FieldValueTooMany", "message": "Invalid value: ...", "field": "spec.size"},
+ * for the 422 body's details.causes — kubectl prints its "is invalid: ..."
+ * line from these.
+ */
+int sim_crd_validate_causes(const sim_resource *res, const json_t *obj, cairn_buf *msg,
+                            json_t *causes);
+
+/**
  * Drop the members of `obj` that the CRD schema does not declare (the API
  * server's pruning; x-kubernetes-preserve-unknown-fields and
  * additionalProperties keep them), listing each as `unknown field "spec.x"`

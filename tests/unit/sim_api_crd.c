@@ -124,6 +124,29 @@ START_TEST(invalid_objects)
 }
 END_TEST
 
+START_TEST(status_causes)
+{
+	cairn_buf msg = CAIRN_BUF_INIT(4096);
+	json_t *obj = json_loads(OBJ("\"spec\":{\"color\":\"pink\",\"size\":\"x\"}"), 0, NULL);
+	json_t *causes = json_array();
+
+	ck_assert_int_eq(sim_crd_validate_causes(gadget, obj, &msg, causes), CAIRN_EINVAL);
+	ck_assert_int_eq(json_array_size(causes), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(causes, 0), "reason")),
+	                 "FieldValueNotSupported");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(causes, 0), "field")),
+	                 "spec.color");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(causes, 1), "message")),
+	                 "Invalid value: \"string\": spec.size in body must be of type integer: "
+	                 "\"string\"");
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(causes, 1), "reason")),
+	                 "FieldValueInvalid");
+	json_decref(obj);
+	json_decref(causes);
+	cairn_buf_dispose(&msg);
+}
+END_TEST
+
 START_TEST(builtins_not_checked)
 {
 	cairn_buf msg = CAIRN_BUF_INIT(1024);
@@ -316,6 +339,7 @@ void sim_api_crd_tests(Suite *s)
 	tcase_add_test(tc, crd_scope_and_scale);
 	tcase_add_test(tc, valid_objects);
 	tcase_add_test(tc, invalid_objects);
+	tcase_add_test(tc, status_causes);
 	tcase_add_test(tc, builtins_not_checked);
 	tcase_add_test(tc, prune_unknown);
 	tcase_add_test(tc, faults_off_by_default);
