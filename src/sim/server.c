@@ -132,6 +132,7 @@ struct watch_stream {
 	cairn_usec drop_at;  /* fault: close after this */
 	cairn_usec last_bookmark;
 	int bookmarks;
+	int table; /* 0 no, 1 Table rows with metadata, 2 with whole objects */
 	int done;
 };
 
@@ -150,6 +151,8 @@ static ssize_t watch_reader(void *cls, uint64_t pos, char *buf, size_t max)
 			return MHD_CONTENT_READER_END_OF_STREAM;
 		rc = sim_watch_next(ws->w, &ws->pending, 500);
 		if (rc == 1) {
+			if (ws->table)
+				sim_event_to_table(&ws->pending, ws->table == 2, 0);
 			cairn_buf_putc(&ws->pending, '\n');
 		} else if (rc == 0) {
 			if (ws->bookmarks && now - ws->last_bookmark > 5 * 1000000) {
@@ -185,7 +188,7 @@ static void watch_free(void *cls)
  * `initial`, later ones come from w. Takes ownership of w. */
 enum MHD_Result sim_server_stream(sim_server *srv, struct MHD_Connection *conn, sim_watch *w,
                                   cairn_buf *initial, int timeout_s, int bookmarks,
-                                  int drop_after_ms)
+                                  int drop_after_ms, int table)
 {
 	struct watch_stream *ws = calloc(1, sizeof *ws);
 	struct MHD_Response *resp;
@@ -201,6 +204,7 @@ enum MHD_Result sim_server_stream(sim_server *srv, struct MHD_Connection *conn, 
 	memset(initial, 0, sizeof *initial);
 	ws->pending.max = CAIRN_BUF_DEFAULT_MAX;
 	ws->bookmarks = bookmarks;
+	ws->table = table;
 	ws->last_bookmark = cairn_time_mono();
 	if (timeout_s > 0)
 		ws->deadline = cairn_time_mono() + (cairn_usec)timeout_s * 1000000;

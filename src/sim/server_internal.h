@@ -13,7 +13,9 @@ struct MHD_Daemon *sim_server_start(sim_server *srv, const sim_tls *t, int port,
 /* Queue a chunked watch response (takes w and the bytes of initial). */
 enum MHD_Result sim_server_stream(sim_server *srv, struct MHD_Connection *conn, sim_watch *w,
                                   cairn_buf *initial, int timeout_s, int bookmarks,
-                                  int drop_after_ms);
+                                  int drop_after_ms, int table);
+/* Rewrite the event line at buf[from..] to carry a one-row Table. */
+void sim_event_to_table(cairn_buf *buf, int include_object, size_t from);
 /* Serve a ?watch=1 request (handlers.c). */
 enum MHD_Result sim_handle_watch(sim_server *srv, const sim_request *rq, int drop_after_ms);
 /* An ERROR event line carrying a Status. */

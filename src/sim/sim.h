@@ -109,6 +109,11 @@ void sim_watch_set_selector(sim_watch *w, sim_selector *sel);
 /* Wake every watcher and make sim_watch_next return; used at shutdown. */
 void sim_store_close_watches(sim_store *st);
 
+/* ---- Table output (table.c) ---- */
+int sim_wants_table(const char *accept);
+json_t *sim_table(const json_t *items, int include_object, int with_columns, const char *rv,
+                  const char *cont);
+
 /* ---- TLS and kubeconfig (tls.c) ---- */
 typedef struct sim_tls {
 	char *ca_pem;
