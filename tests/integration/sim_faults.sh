@@ -47,8 +47,9 @@ check "--faults at start: listing secrets fails (500)" \
 	sh -c "[ $RC != 0 ] && grep -qi 'error from server' '$OUT'"
 k get configmaps
 check "--faults at start: other resources still answer" test "$RC" = 0
+st=$(c "$SERVER/admin/faults")
 check "GET /admin/faults shows the start switches" \
-	sh -c "[ \"\$(c '$SERVER/admin/faults')\" = 200 ] && grep -q '\"resource\":\"secrets\"' '$TMP/body'"
+	sh -c "[ '$st' = 200 ] && grep -q '\"resource\":\"secrets\"' '$TMP/body'"
 
 k create configmap target --from-literal=a=1
 check "PUT /admin/faults is accepted" \
@@ -107,9 +108,9 @@ check "seeded error rate repeats its pattern ($p1)" test "$p1" = "$p2"
 check "the pattern is neither all failures nor none" \
 	sh -c "echo '$p1' | grep -q 0 && echo '$p1' | grep -q 1"
 
+st=$(c -X PUT --data '{"latency_ms":-1}' "$SERVER/admin/faults")
 check "bad switches are refused with 400 naming them" \
-	sh -c "[ \"\$(c -X PUT --data '{\"latency_ms\":-1}' '$SERVER/admin/faults')\" = 400 ] &&
-	       grep -q \"fault switch 'latency_ms' must be an integer\" '$TMP/body'"
+	sh -c "[ '$st' = 400 ] && grep -q \"fault switch 'latency_ms' must be an integer\" '$TMP/body'"
 check "DELETE /admin/faults turns every fault off" \
 	test "$(c -X DELETE "$SERVER/admin/faults")" = 200
 k get configmap target -o jsonpath='{.data.a}'
