@@ -16,6 +16,8 @@ static const cli_command commands[] = {
         {"repo", "git mirrors: fetch a repository, list a tree at a revision", cmd_repo},
         {"verify-commit", "check a commit's SSH signature against allowed signers",
          cmd_verify_commit},
+        {"app", "Argo CD Applications: list, get (with environment and group)", cmd_app},
+        {"env", "environments: list", cmd_env},
         {"version", "print the version", cmd_version},
         {"help", "show this help", cmd_help},
 };

@@ -1,0 +1,68 @@
+/*
+ * cairn/config.h - the engine configuration file, cairn.yaml.
+ *
+ * Every key is documented in docs/config.md. Unknown keys are errors naming
+ * file, line and key. The `stateDir` and `audit` keys are the ones the
+ * audit module reads (cairn/audit.h); this loader checks them through
+ * cairn_audit_config_load() so both agree. Relative paths are resolved
+ * against the directory of the configuration file.
+ */
+#ifndef CAIRN_CONFIG_H
+#define CAIRN_CONFIG_H
+
+#include <stddef.h>
+
+#include "cairn/audit.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Credential references of one repository (secrets are never inline). */
+typedef struct cairn_config_repo {
+	char *url;
+	char *username;
+	char *password_file; /**< `passwordFile` or `tokenFile` */
+	char *password_env;  /**< `passwordEnv` or `tokenEnv` */
+	char *ssh_key_file;
+	char *ssh_passphrase_env;
+	char *known_hosts_file;
+	char *ca_file;
+} cairn_config_repo;
+
+/** One source of Application definitions. */
+typedef struct cairn_config_apps {
+	char *path;     /**< file or folder; inside the repository when repo_url is set */
+	char *repo_url; /**< NULL: a local path */
+	char *revision; /**< with repo_url; "HEAD" when not given */
+} cairn_config_apps;
+
+typedef struct cairn_config {
+	char *file;           /**< the configuration file read */
+	char *listen_api;     /**< `listen.api`, default "127.0.0.1:8470" */
+	char *listen_metrics; /**< `listen.metrics`, or NULL (metrics on the API address) */
+	cairn_config_repo *repos;
+	size_t repo_count;
+	cairn_config_apps *apps;
+	size_t apps_count;
+	char *environments_dir;   /**< default "<config dir>/environments" */
+	char *policies_dir;       /**< or NULL */
+	char *allowed_signers;    /**< SSH allowed-signers file for every project, or NULL */
+	cairn_audit_config audit; /**< stateDir and audit.* (state_dir may be NULL) */
+} cairn_config;
+
+/**
+ * Load and check a cairn.yaml.
+ * @param out  filled on success; release with cairn_config_dispose().
+ * @return 0, CAIRN_ENOTFOUND, CAIRN_EINVAL (file:line: unknown key, wrong
+ * type, missing url, ...), CAIRN_ENOMEM. Thread-safe.
+ */
+int cairn_config_load(cairn_config *out, const char *path);
+
+/** Free a configuration's contents; a zeroed struct is fine. */
+void cairn_config_dispose(cairn_config *cfg);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,197 @@
+/*
+ * config.c - cairn.yaml, the engine configuration: parse into a fresh
+ * struct, check everything, hand it over; nothing is half-applied.
+ */
+#include "app/app_private.h"
+#include "cairn/config.h"
+#include "cairn/error.h"
+
+void cairn_config_dispose(cairn_config *c)
+{
+	if (c == NULL)
+		return;
+	free(c->file);
+	free(c->listen_api);
+	free(c->listen_metrics);
+	for (size_t i = 0; i < c->repo_count; i++) {
+		cairn_config_repo *r = &c->repos[i];
+		free(r->url);
+		free(r->username);
+		free(r->password_file);
+		free(r->password_env);
+		free(r->ssh_key_file);
+		free(r->ssh_passphrase_env);
+		free(r->known_hosts_file);
+		free(r->ca_file);
+	}
+	free(c->repos);
+	for (size_t i = 0; i < c->apps_count; i++) {
+		free(c->apps[i].path);
+		free(c->apps[i].repo_url);
+		free(c->apps[i].revision);
+	}
+	free(c->apps);
+	free(c->environments_dir);
+	free(c->policies_dir);
+	free(c->allowed_signers);
+	cairn_audit_config_dispose(&c->audit);
+	memset(c, 0, sizeof(*c));
+}
+
+/* A path from the file, made relative to the config file's directory. */
+static int path_dup(char **out, const json_t *obj, const char *key, const char *base)
+{
+	const char *s = json_string_value(json_object_get(obj, key));
+
+	if (s == NULL || s[0] == '/' || base[0] == '\0')
+		return app__strdup(out, s);
+	return cairn_path_join(out, base, s) < 0 ? app__strdup(out, s) : 0;
+}
+
+static int one_of(char **out, const json_t *r, const char *a, const char *b, const char *base,
+                  const struct app__where *w, const char *ptr, int is_path)
+{
+	if (json_object_get(r, a) && json_object_get(r, b))
+		return app__err(w, CAIRN_EINVAL, ptr, "give '%s' or '%s', not both", a, b);
+	if (is_path)
+		return path_dup(out, r, json_object_get(r, a) ? a : b, base);
+	return app__dup(out, r, json_object_get(r, a) ? a : b);
+}
+
+static int load_repos(cairn_config *c, const json_t *arr, const char *base,
+                      const struct app__where *w)
+{
+	char ptr[64];
+	int rc;
+
+	if (json_array_size(arr) == 0)
+		return 0;
+	if ((c->repos = calloc(json_array_size(arr), sizeof(*c->repos))) == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *r = json_array_get(arr, i);
+		cairn_config_repo *o = &c->repos[i];
+		c->repo_count = i + 1;
+		snprintf(ptr, sizeof(ptr), "/repositories/%zu", i);
+		if (!json_is_string(json_object_get(r, "url")))
+			return app__err(w, CAIRN_EINVAL, ptr,
+			                "missing field 'repositories[%zu].url' (expected the "
+			                "repository URL)",
+			                i);
+		if ((rc = app__dup(&o->url, r, "url")) < 0 ||
+		    (rc = app__dup(&o->username, r, "username")) < 0 ||
+		    (rc = one_of(&o->password_file, r, "passwordFile", "tokenFile", base, w, ptr,
+		                 1)) < 0 ||
+		    (rc = one_of(&o->password_env, r, "passwordEnv", "tokenEnv", base, w, ptr, 0)) <
+		            0 ||
+		    (rc = path_dup(&o->ssh_key_file, r, "sshKeyFile", base)) < 0 ||
+		    (rc = app__dup(&o->ssh_passphrase_env, r, "sshPassphraseEnv")) < 0 ||
+		    (rc = path_dup(&o->known_hosts_file, r, "knownHostsFile", base)) < 0 ||
+		    (rc = path_dup(&o->ca_file, r, "caFile", base)) < 0)
+			return rc;
+		if (o->password_file && o->password_env)
+			return app__err(w, CAIRN_EINVAL, ptr,
+			                "'repositories[%zu]' gives both a password file and a "
+			                "password variable (expected one)",
+			                i);
+		if (o->ssh_key_file && o->known_hosts_file == NULL)
+			return app__err(w, CAIRN_EINVAL, ptr,
+			                "'repositories[%zu]': 'sshKeyFile' needs 'knownHostsFile' "
+			                "(host keys are always checked)",
+			                i);
+	}
+	return 0;
+}
+
+static int load_apps(cairn_config *c, const json_t *arr, const char *base,
+                     const struct app__where *w)
+{
+	char ptr[64];
+	int rc;
+
+	if (json_array_size(arr) == 0)
+		return 0;
+	if ((c->apps = calloc(json_array_size(arr), sizeof(*c->apps))) == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *a = json_array_get(arr, i);
+		int remote = json_object_get(a, "repoURL") != NULL;
+		c->apps_count = i + 1;
+		snprintf(ptr, sizeof(ptr), "/apps/%zu", i);
+		if (!json_is_string(json_object_get(a, "path")))
+			return app__err(w, CAIRN_EINVAL, ptr,
+			                "missing field 'apps[%zu].path' (expected a file or folder "
+			                "of Application definitions)",
+			                i);
+		if (!remote && json_object_get(a, "revision"))
+			return app__err(w, CAIRN_EINVAL, ptr,
+			                "'apps[%zu].revision' needs 'apps[%zu].repoURL'", i, i);
+		if ((rc = remote ? app__dup(&c->apps[i].path, a, "path")
+		                 : path_dup(&c->apps[i].path, a, "path", base)) < 0 ||
+		    (rc = app__dup(&c->apps[i].repo_url, a, "repoURL")) < 0 ||
+		    (rc = app__dup(&c->apps[i].revision, a, "revision")) < 0)
+			return rc;
+		if (remote && c->apps[i].revision == NULL &&
+		    (rc = app__strdup(&c->apps[i].revision, "HEAD")) < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int load_doc(cairn_config *c, const json_t *doc, const char *base,
+                    const struct app__where *w)
+{
+	const json_t *listen = json_object_get(doc, "listen");
+	int rc;
+
+	if ((rc = app__check_map(w, doc, app__config_fields, "", "")) < 0)
+		return rc;
+	if ((rc = app__dup(&c->listen_api, listen, "api")) < 0 ||
+	    (rc = app__dup(&c->listen_metrics, listen, "metrics")) < 0 ||
+	    (rc = load_repos(c, json_object_get(doc, "repositories"), base, w)) < 0 ||
+	    (rc = load_apps(c, json_object_get(doc, "apps"), base, w)) < 0 ||
+	    (rc = path_dup(&c->environments_dir, doc, "environmentsDir", base)) < 0 ||
+	    (rc = path_dup(&c->policies_dir, doc, "policiesDir", base)) < 0 ||
+	    (rc = path_dup(&c->allowed_signers, doc, "allowedSigners", base)) < 0)
+		return rc;
+	if (c->listen_api == NULL && (rc = app__strdup(&c->listen_api, "127.0.0.1:8470")) < 0)
+		return rc;
+	if (c->environments_dir == NULL)
+		rc = cairn_path_join(&c->environments_dir, base[0] ? base : ".", "environments");
+	return rc;
+}
+
+int cairn_config_load(cairn_config *out, const char *path)
+{
+	cairn_config c;
+	json_t *docs = NULL;
+	cairn_yaml_marks *marks = NULL;
+	struct app__where w = {path, NULL, 0, NULL, NULL};
+	char base[4096];
+	const char *slash = strrchr(path, '/');
+	int rc;
+
+	memset(&c, 0, sizeof(c));
+	snprintf(base, sizeof(base), "%.*s", slash ? (int)(slash - path) : 0, path);
+	if (slash == path)
+		snprintf(base, sizeof(base), "/");
+	if ((rc = cairn_yaml_load_file(&docs, &marks, path, NULL)) < 0)
+		goto out;
+	w.marks = marks;
+	if (json_array_size(docs) != 1 || !json_is_object(json_array_get(docs, 0))) {
+		rc = cairn_error_set_at(CAIRN_EINVAL, path, 1, 1,
+		                        "a config file holds one mapping document");
+		goto out;
+	}
+	if ((rc = app__strdup(&c.file, path)) < 0 ||
+	    (rc = load_doc(&c, json_array_get(docs, 0), base, &w)) < 0 ||
+	    (rc = cairn_audit_config_load(&c.audit, path)) < 0)
+		goto out;
+	*out = c;
+	memset(&c, 0, sizeof(c));
+out:
+	cairn_config_dispose(&c);
+	json_decref(docs);
+	cairn_yaml_marks_free(marks);
+	return rc;
+}

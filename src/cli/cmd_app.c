@@ -1,0 +1,324 @@
+/*
+ * cmd_app.c - `cairn app list` and `cairn app get NAME`: the Applications
+ * Cairn would manage, ApplicationSets shown as the Applications they
+ * generate, each with its environment and app group.
+ */
+#include <getopt.h>
+#include <sys/stat.h>
+
+#include "cairn/app.h"
+#include "cairn/audit.h"
+#include "cairn/config.h"
+#include "cairn/error.h"
+#include "cairn/yaml.h"
+#include "cli.h"
+
+#define APP_PATHS_MAX 64
+
+struct app_args {
+	const char *config;
+	const char *apps[APP_PATHS_MAX];
+	size_t app_count;
+	const char *environments;
+	const char *repo_root;
+	const char *output; /* NULL, json, yaml, wide */
+	const char *name;
+	int get;
+};
+
+static void app_usage(FILE *out)
+{
+	fprintf(out, "usage: cairn app list [OPTIONS]\n"
+	             "       cairn app get NAME [OPTIONS]\n\n"
+	             "List or show the Argo CD Applications Cairn manages (ApplicationSets appear\n"
+	             "as the Applications they generate), with their environment and app group.\n\n"
+	             "options:\n"
+	             "  --config FILE        read apps and environments from this cairn.yaml\n"
+	             "  --apps PATH          a file or folder of Application/AppProject/\n"
+	             "                       ApplicationSet YAML (repeatable; overrides --config)\n"
+	             "  --environments PATH  Environment definitions (file or folder)\n"
+	             "  --repo-root DIR      serve git generators' repositories from DIR\n"
+	             "  -o, --output FORMAT  json, yaml or wide (default: a table / a summary)\n"
+	             "  --state-dir DIR      the state directory (accepted for every command)\n"
+	             "  -h, --help           show this help\n\n"
+	             "Fields Cairn does not implement are printed once each on stderr as\n"
+	             "'ignored: <field path>'.\n");
+}
+
+static int parse_args(struct app_args *a, int argc, char **argv)
+{
+	static const struct option longopts[] = {
+	        {"config", required_argument, NULL, 'c'},
+	        {"apps", required_argument, NULL, 'a'},
+	        {"environments", required_argument, NULL, 'e'},
+	        {"repo-root", required_argument, NULL, 'r'},
+	        {"output", required_argument, NULL, 'o'},
+	        {"state-dir", required_argument, NULL, 's'},
+	        {"help", no_argument, NULL, 'h'},
+	        {NULL, 0, NULL, 0},
+	};
+	int c;
+
+	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		app_usage(argc < 2 ? stderr : stdout);
+		return argc < 2 ? -1 : -2;
+	}
+	if (strcmp(argv[1], "get") == 0) {
+		a->get = 1;
+	} else if (strcmp(argv[1], "list") != 0) {
+		fprintf(stderr, "cairn app: unknown subcommand '%s' (expected list or get)\n",
+		        argv[1]);
+		return -1;
+	}
+	argc--;
+	argv++;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, ":o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'c':
+			a->config = optarg;
+			break;
+		case 'a':
+			if (a->app_count == APP_PATHS_MAX) {
+				fprintf(stderr, "cairn app: too many --apps (at most %d)\n",
+				        APP_PATHS_MAX);
+				return -1;
+			}
+			a->apps[a->app_count++] = optarg;
+			break;
+		case 'e':
+			a->environments = optarg;
+			break;
+		case 'r':
+			a->repo_root = optarg;
+			break;
+		case 's':
+			break;
+		case 'o':
+			if (strcmp(optarg, "json") && strcmp(optarg, "yaml") &&
+			    strcmp(optarg, "wide")) {
+				fprintf(stderr,
+				        "cairn app: unknown output format '%s': expected json, "
+				        "yaml "
+				        "or wide\n",
+				        optarg);
+				return -1;
+			}
+			a->output = optarg;
+			break;
+		case 'h':
+			app_usage(stdout);
+			return -2;
+		case ':':
+			fprintf(stderr, "cairn app: option '%s' needs a value\n", argv[optind - 1]);
+			return -1;
+		default:
+			fprintf(stderr, "cairn app: unknown option '%s'\n", argv[optind - 1]);
+			return -1;
+		}
+	}
+	if (a->get) {
+		if (optind != argc - 1) {
+			fprintf(stderr, "cairn app get: expected exactly one NAME\n");
+			return -1;
+		}
+		a->name = argv[optind];
+	} else if (optind != argc) {
+		fprintf(stderr, "cairn app list: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (a->app_count == 0 && a->config == NULL &&
+	    (a->config = getenv("CAIRN_CONFIG")) == NULL) {
+		fprintf(stderr, "cairn app: give --apps PATH or --config FILE\n");
+		return -1;
+	}
+	return 0;
+}
+
+/* Load everything the arguments name: apps, projects, environments, binding. */
+static int load_all(cairn_app_set **out_apps, cairn_env_set **out_envs, const struct app_args *a)
+{
+	cairn_config cfg;
+	cairn_app_load_opts opts = CAIRN_APP_LOAD_OPTS_INIT;
+	cairn_app_reader reader;
+	cairn_app_set *set = NULL;
+	cairn_env_set *envs = NULL;
+	const char *env_path = a->environments;
+	struct stat st;
+	int rc;
+
+	memset(&cfg, 0, sizeof(cfg));
+	if (a->repo_root) {
+		reader = cairn_app_reader_dir(a->repo_root);
+		opts.reader = &reader;
+	}
+	if ((rc = cairn_app_set_new(&set)) < 0)
+		goto out;
+	if (a->app_count == 0 && (rc = cairn_config_load(&cfg, a->config)) < 0)
+		goto out;
+	for (size_t i = 0; i < a->app_count; i++)
+		if ((rc = cairn_app_set_load(set, a->apps[i], &opts)) < 0)
+			goto out;
+	for (size_t i = 0; a->app_count == 0 && i < cfg.apps_count; i++) {
+		if (cfg.apps[i].repo_url != NULL) {
+			rc = cairn_error_set(CAIRN_EUNSUPPORTED,
+			                     "apps[%zu]: definitions in a repository ('%s') are "
+			                     "read by the daemon; give --apps for a local copy",
+			                     i, cfg.apps[i].repo_url);
+			goto out;
+		}
+		if ((rc = cairn_app_set_load(set, cfg.apps[i].path, &opts)) < 0)
+			goto out;
+	}
+	if ((rc = cairn_app_set_check(set)) < 0)
+		goto out;
+	if (env_path == NULL && cfg.environments_dir && stat(cfg.environments_dir, &st) == 0)
+		env_path = cfg.environments_dir;
+	if (env_path && (rc = cairn_env_set_load(&envs, env_path)) < 0)
+		goto out;
+	if ((rc = cairn_app_set_bind(set, envs)) < 0)
+		goto out;
+	*out_apps = set;
+	*out_envs = envs;
+	set = NULL;
+	envs = NULL;
+out:
+	cairn_config_dispose(&cfg);
+	cairn_app_set_free(set);
+	cairn_env_set_free(envs);
+	return rc;
+}
+
+static json_t *app_summary(const cairn_app *x)
+{
+	json_t *srcs = json_array();
+
+	for (size_t i = 0; i < x->source_count; i++)
+		json_array_append_new(srcs, json_pack("{s:s, s:s, s:s?}", "repoURL",
+		                                      x->sources[i].repo_url, "targetRevision",
+		                                      x->sources[i].target_revision, "path",
+		                                      x->sources[i].path));
+	return json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:{s:s?, s:s?, s:s?}, s:o, s:b, s:O}",
+	                 "name", x->name, "project", x->project, "environment", x->environment,
+	                 "group", x->group, "generator", x->generator, "destination", "server",
+	                 x->dest_server, "name", x->dest_name, "namespace", x->dest_namespace,
+	                 "sources", srcs, "automated", x->automated, "manifest", x->manifest);
+}
+
+static void print_row(const cairn_app *x, int wide)
+{
+	const char *dash = "-";
+
+	printf("%-30s %-10s %-16s %-12s %-40s %-6s", x->name,
+	       x->environment ? x->environment : dash, x->group ? x->group : dash, x->project,
+	       x->dest_server ? x->dest_server : (x->dest_name ? x->dest_name : dash),
+	       x->automated ? "auto" : "manual");
+	if (wide)
+		printf(" %-20s %-50s %-12s %s", x->dest_namespace ? x->dest_namespace : dash,
+		       x->sources[0].repo_url, x->sources[0].target_revision,
+		       x->sources[0].path ? x->sources[0].path : dash);
+	printf("\n");
+}
+
+static int print_doc(json_t *doc, int yaml)
+{
+	cairn_buf b = CAIRN_BUF_INIT(CAIRN_BUF_DEFAULT_MAX);
+	int rc = 0;
+
+	if (yaml) {
+		rc = json_is_array(doc) ? cairn_yaml_emit_stream(&b, doc)
+		                        : cairn_yaml_emit(&b, doc);
+	} else {
+		char *s = json_dumps(doc, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		rc = s ? cairn_buf_printf(&b, "%s\n", s) : CAIRN_ENOMEM;
+		free(s);
+	}
+	if (rc == 0 && b.len)
+		fwrite(b.ptr, 1, b.len, stdout);
+	cairn_buf_dispose(&b);
+	return rc;
+}
+
+static void print_summary(const cairn_app *x)
+{
+	printf("Name:         %s\n", x->name);
+	printf("Project:      %s\n", x->project);
+	printf("Environment:  %s\n", x->environment ? x->environment : "(unbound)");
+	printf("Group:        %s\n", x->group ? x->group : "(none)");
+	if (x->generator)
+		printf("Generated by: ApplicationSet %s\n", x->generator);
+	printf("Destination:  %s namespace %s\n", x->dest_server ? x->dest_server : x->dest_name,
+	       x->dest_namespace ? x->dest_namespace : "(none)");
+	for (size_t i = 0; i < x->source_count; i++)
+		printf("Source:       %s @ %s path %s\n", x->sources[i].repo_url,
+		       x->sources[i].target_revision,
+		       x->sources[i].path ? x->sources[i].path : "/");
+	printf("Sync:         %s%s%s\n", x->automated ? "automated" : "manual",
+	       x->prune ? ", prune" : "", x->self_heal ? ", self-heal" : "");
+	printf("Defined in:   %s:%d\n", x->file, x->line);
+}
+
+int cmd_app(int argc, char **argv)
+{
+	struct app_args a;
+	cairn_app_set *set = NULL;
+	cairn_env_set *envs = NULL;
+	json_t *out = NULL;
+	int rc, status = CLI_EXIT_FAIL;
+
+	memset(&a, 0, sizeof(a));
+	rc = parse_args(&a, argc, argv);
+	if (rc < 0)
+		return rc == -2 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	if (load_all(&set, &envs, &a) < 0) {
+		cli_print_error("app");
+		goto out;
+	}
+	for (size_t i = 0; i < cairn_app_set_notice_count(set); i++)
+		fprintf(stderr, "cairn: %s\n", cairn_app_set_notice(set, i));
+	if (a.get) {
+		const cairn_app *x = cairn_app_set_find(set, a.name);
+		if (x == NULL) {
+			fprintf(stderr, "cairn app get: no application '%s'\n", a.name);
+			goto out;
+		}
+		if (a.output == NULL || strcmp(a.output, "wide") == 0)
+			print_summary(x);
+		else if (strcmp(a.output, "yaml") == 0
+		                 ? print_doc(x->manifest, 1) < 0
+		                 : (out = app_summary(x)) == NULL || print_doc(out, 0) < 0) {
+			cli_print_error("app");
+			goto out;
+		}
+		status = CLI_EXIT_OK;
+		goto out;
+	}
+	if (a.output && strcmp(a.output, "wide") != 0) {
+		int yaml = strcmp(a.output, "yaml") == 0;
+		out = json_array();
+		for (size_t i = 0; i < cairn_app_set_count(set); i++) {
+			const cairn_app *x = cairn_app_set_at(set, i);
+			json_array_append_new(out,
+			                      yaml ? json_incref(x->manifest) : app_summary(x));
+		}
+		if (print_doc(out, yaml) < 0) {
+			cli_print_error("app");
+			goto out;
+		}
+	} else {
+		int wide = a.output != NULL;
+		printf("%-30s %-10s %-16s %-12s %-40s %-6s", "NAME", "ENV", "GROUP", "PROJECT",
+		       "CLUSTER", "SYNC");
+		if (wide)
+			printf(" %-20s %-50s %-12s %s", "NAMESPACE", "REPO", "REVISION", "PATH");
+		printf("\n");
+		for (size_t i = 0; i < cairn_app_set_count(set); i++)
+			print_row(cairn_app_set_at(set, i), wide);
+	}
+	status = CLI_EXIT_OK;
+out:
+	json_decref(out);
+	cairn_app_set_free(set);
+	cairn_env_set_free(envs);
+	return status;
+}
