@@ -13,6 +13,7 @@
 
 #include "cairn/error.h"
 #include "cairn/hash.h"
+#include "cairn/json.h"
 
 #include "server_internal.h"
 #include "sim.h"
@@ -29,6 +30,18 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: cairn-sim --listen 127.0.0.1:PORT --kubeconfig-out FILE [--state FILE]\n"
 	           "                 [--openapi-dir DIR] [--token TOKEN] [--history N]\n");
+}
+
+static int register_crd(void *ud, const char *ns, const char *name, const char *json, size_t len)
+{
+	json_t *crd = NULL;
+
+	(void)ns;
+	(void)name;
+	if (cairn_json_parse(&crd, json, len, NULL) == 0)
+		sim_registry_put_crd(ud, crd);
+	json_decref(crd);
+	return 0;
 }
 
 static int create_default_namespaces(sim_store *st)
@@ -123,8 +136,13 @@ int main(int argc, char **argv)
 	if (sim_store_new(&srv.store, history) || sim_registry_new(&srv.reg) ||
 	    sim_faults_new(&srv.faults) || sim_tls_generate(&tls, "cairn-admin"))
 		goto fail;
-	if (state && access(state, F_OK) == 0 && sim_store_load(srv.store, state))
-		goto fail;
+	if (state && access(state, F_OK) == 0) {
+		if (sim_store_load(srv.store, state))
+			goto fail;
+		/* CRDs from the state file are served again. */
+		sim_store_iter(srv.store, "apiextensions.k8s.io", "customresourcedefinitions", NULL,
+		               NULL, register_crd, srv.reg);
+	}
 	if (create_default_namespaces(srv.store))
 		goto fail;
 	srv.client_ca_pem = tls.ca_pem;

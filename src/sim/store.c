@@ -633,7 +633,7 @@ int sim_store_namespaced_keys(sim_store *st, const char *ns, json_t **out_keys)
 
 /*
  * sim_store_save - write every object as one JSON line
- * {"g":group,"p":plural,"o":object} to path (via a temporary file and
+ * {"g":group,"p":plural,"n":namespace,"o":object} to path (via a temporary file and
  * rename, so a crash leaves the old state). The first line records the
  * resourceVersion counter. Returns 0 or CAIRN_EIO.
  */
@@ -654,8 +654,14 @@ int sim_store_save(sim_store *st, const char *path)
 		struct sim_bucket *b = &st->buckets[i];
 		json_t *g = json_string(b->group), *p = json_string(b->plural);
 		char *gs = json_dumps(g, JSON_ENCODE_ANY), *ps = json_dumps(p, JSON_ENCODE_ANY);
-		for (size_t j = 0; gs && ps && j < b->n; j++)
-			fprintf(f, "{\"g\":%s,\"p\":%s,\"o\":%s}\n", gs, ps, b->v[j]->json);
+		for (size_t j = 0; gs && ps && j < b->n; j++) {
+			json_t *n = json_string(b->v[j]->ns);
+			char *ns = json_dumps(n, JSON_ENCODE_ANY);
+			fprintf(f, "{\"g\":%s,\"p\":%s,\"n\":%s,\"o\":%s}\n", gs, ps,
+			        ns ? ns : "\"\"", b->v[j]->json);
+			free(ns);
+			json_decref(n);
+		}
 		free(gs);
 		free(ps);
 		json_decref(g);
@@ -672,10 +678,10 @@ int sim_store_save(sim_store *st, const char *path)
 }
 
 /* Insert one loaded object as it was saved (no new stamps, no event). */
-static int load_one(sim_store *st, const char *group, const char *plural, json_t *obj)
+static int load_one(sim_store *st, const char *group, const char *plural, const char *ns,
+                    json_t *obj)
 {
 	json_t *meta = json_object_get(obj, "metadata");
-	const char *ns = json_string_value(json_object_get(meta, "namespace")) ?: "";
 	const char *name = json_string_value(json_object_get(meta, "name"));
 	const char *rvs = json_string_value(json_object_get(meta, "resourceVersion"));
 	struct sim_bucket *b = bucket_find(st, group, plural, 1);
@@ -746,6 +752,7 @@ int sim_store_load(sim_store *st, const char *path)
 		} else {
 			rc = load_one(st, json_string_value(json_object_get(j, "g")),
 			              json_string_value(json_object_get(j, "p")) ?: "",
+			              json_string_value(json_object_get(j, "n")) ?: "",
 			              json_object_get(j, "o"));
 		}
 		json_decref(j);
