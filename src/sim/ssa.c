@@ -726,6 +726,38 @@ static int mf_store(json_t *obj, struct mf_list *l, const char *now)
 	return 0;
 }
 
+/* Equal objects, metadata.managedFields left out of the comparison. */
+static int same_but_managed(const json_t *a, const json_t *b)
+{
+	const char *k;
+	json_t *v;
+
+	if (json_object_size(a) != json_object_size(b))
+		return 0;
+	json_object_foreach((json_t *)a, k, v)
+	{
+		json_t *w = json_object_get(b, k);
+
+		if (strcmp(k, "metadata") == 0 && json_is_object(v) && json_is_object(w)) {
+			const char *mk;
+			json_t *mv;
+			size_t na =
+			        json_object_size(v) - (json_object_get(v, "managedFields") != NULL);
+			size_t nb =
+			        json_object_size(w) - (json_object_get(w, "managedFields") != NULL);
+
+			if (na != nb)
+				return 0;
+			json_object_foreach(
+			        v, mk, mv) if (strcmp(mk, "managedFields") != 0 &&
+			                       !json_equal(mv, json_object_get(w, mk))) return 0;
+		} else if (!json_equal(v, w)) {
+			return 0;
+		}
+	}
+	return 1;
+}
+
 /* ---- apply ----------------------------------------------------------------------------------- */
 
 /* Collect the conflicts of applying `cfg` (whose field set is `newset`)
@@ -890,10 +922,13 @@ int sim_apply(json_t **out, const json_t *live, const json_t *applied, const sim
 	rc = merge_into(result, cfg, type, 0);
 	if (rc)
 		goto out;
+	/* A no-op apply keeps the entry's time, so that the stored object does
+	 * not change (the API server does not bump resourceVersion then). */
+	own->touched = !own->entry || !json_equal(own->set, newset) ||
+	               !streq(own->api_version, av) || !same_but_managed(result, live_copy);
 	json_decref(own->set);
 	own->set = json_incref(newset);
 	own->api_version = av;
-	own->touched = 1;
 	rc = mf_store(result, &l, opts->now ? opts->now : "");
 	if (rc)
 		goto out;

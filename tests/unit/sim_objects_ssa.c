@@ -298,6 +298,23 @@ START_TEST(test_apply_errors)
 }
 END_TEST
 
+START_TEST(test_apply_noop_keeps_time)
+{
+	json_t *c = deploy(2, "nginx:1", NULL), *o1 = apply(NULL, c, "alice", 0, T1);
+	json_t *o2 = apply(o1, c, "alice", 0, T2), *c3 = deploy(4, "nginx:1", NULL);
+	json_t *o3 = apply(o2, c3, "alice", 0, T2);
+
+	/* the same configuration again changes nothing, not even the time */
+	ck_assert(json_equal(o1, o2));
+	ck_assert_str_eq(json_string_value(json_object_get(entry_of(o3, "alice"), "time")), T2);
+	json_decref(c);
+	json_decref(c3);
+	json_decref(o1);
+	json_decref(o2);
+	json_decref(o3);
+}
+END_TEST
+
 void sim_objects_ssa_tests(Suite *s)
 {
 	TCase *tc = tcase_create("apply");
@@ -312,5 +329,6 @@ void sim_objects_ssa_tests(Suite *s)
 	tcase_add_test(tc, test_apply_status_subresource);
 	tcase_add_test(tc, test_apply_list_items_and_sets);
 	tcase_add_test(tc, test_apply_errors);
+	tcase_add_test(tc, test_apply_noop_keeps_time);
 	suite_add_tcase(s, tc);
 }
