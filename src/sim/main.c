@@ -29,7 +29,8 @@ static void on_signal(int sig)
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: cairn-sim --listen 127.0.0.1:PORT --kubeconfig-out FILE [--state FILE]\n"
-	           "                 [--openapi-dir DIR] [--token TOKEN] [--history N]\n");
+	           "                 [--openapi-dir DIR] [--token TOKEN] [--history N] [--faults "
+	           "JSON]\n");
 }
 
 static int register_crd(void *ud, const char *ns, const char *name, const char *json, size_t len)
@@ -82,6 +83,7 @@ static int parse_listen(const char *s, int *port)
 int main(int argc, char **argv)
 {
 	const char *listen = "127.0.0.1:0", *kcout = NULL, *state = NULL, *token = NULL;
+	const char *faults = NULL;
 	sim_server srv = {0};
 	sim_tls tls = {0};
 	struct MHD_Daemon *d = NULL;
@@ -110,6 +112,8 @@ int main(int argc, char **argv)
 			srv.openapi_dir = v;
 		else if (!strcmp(a, "--token"))
 			token = v;
+		else if (!strcmp(a, "--faults"))
+			faults = v;
 		else if (!strcmp(a, "--history"))
 			history = strtoul(v, NULL, 10);
 		else {
@@ -143,6 +147,8 @@ int main(int argc, char **argv)
 		sim_store_iter(srv.store, "apiextensions.k8s.io", "customresourcedefinitions", NULL,
 		               NULL, register_crd, srv.reg);
 	}
+	if (faults && sim_faults_configure(srv.faults, faults, strlen(faults)))
+		goto fail;
 	if (create_default_namespaces(srv.store))
 		goto fail;
 	srv.client_ca_pem = tls.ca_pem;
