@@ -483,8 +483,9 @@ static int dest_field(const char *pattern, const char *value, int *negated)
 }
 
 /*
- * A destination is permitted when some positive rule matches it and no rule
- * with a negated field ("!ns") excludes it. The cluster is named by server
+ * A destination is permitted when some rule matches it and no rule with a
+ * negated field ("!ns") excludes it; a negated field matches every value
+ * but the ones it names, as in Argo CD. The cluster is named by server
  * or by name, whichever the Application gives.
  */
 int cairn_app_project_dest_ok(const cairn_app_project *p, const char *server, const char *name,
@@ -507,7 +508,7 @@ int cairn_app_project_dest_ok(const cairn_app_project *p, const char *server, co
 			n = 0;
 		if (neg && !(c && n))
 			return 0;
-		if (!neg && c && n)
+		if (c && n)
 			allowed = 1;
 	}
 	return allowed;
