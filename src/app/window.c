@@ -35,7 +35,8 @@ static int cron_value(const char **p, int lo, int hi, const char *const *names, 
 	int digits = 0;
 
 	if (names != NULL && isalpha((unsigned char)s[0])) {
-		for (int i = 0; i <= hi - base && i < 12; i++)
+		int count = names == dow_names ? 7 : 12;
+		for (int i = 0; i < count; i++)
 			if (strncasecmp(s, names[i], 3) == 0 && !isalpha((unsigned char)s[3])) {
 				*out = i + base;
 				*p = s + 3;

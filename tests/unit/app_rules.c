@@ -50,6 +50,9 @@ START_TEST(cron_errors)
 	ck_assert_error_contains("more than 5 fields");
 	ck_assert_int_eq(cairn_cron_parse(&c, "0 0 * foo *"), CAIRN_EINVAL);
 	ck_assert_error_contains("invalid month field 'foo'");
+	/* a day name past the table (regression: read out of bounds) */
+	ck_assert_int_eq(cairn_cron_parse(&c, "0 0 * * xyz"), CAIRN_EINVAL);
+	ck_assert_error_contains("invalid day of week field 'xyz'");
 	ck_assert_int_eq(cairn_cron_parse(&c, "0 5-2 * * *"), CAIRN_EINVAL);
 	ck_assert_error_contains("invalid hour field '5-2'");
 }
