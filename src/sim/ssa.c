@@ -110,11 +110,38 @@ static int set_add(json_t *set, const cairn_buf *path)
 	return json_object_set_new(set, PATH_STR(path), json_true()) ? CAIRN_ENOMEM : 0;
 }
 
-static int fs_value(json_t *set, const json_t *v, const char *type, cairn_buf *path, int depth);
+static int fs_value(json_t *set, const json_t *v, const char *type, cairn_buf *path, int depth,
+                    int strict);
+static void path_pretty(cairn_buf *out, const char *path);
+
+/* Two elements of a keyed list (or a set) with the same key: the API
+ * server refuses such a configuration, naming the list and the key. */
+static int duplicate_error(const cairn_buf *path)
+{
+	cairn_buf msg = CAIRN_BUF_INIT(PATH_MAX_LEN);
+	char *copy = strdup(PATH_STR(path)), *last;
+	int rc;
+
+	if (copy == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	last = strrchr(copy, SEP);
+	if (last) {
+		*last++ = '\0';
+		path_pretty(&msg, copy);
+	} else {
+		last = copy;
+	}
+	cairn_buf_puts(&msg, ": duplicate entries for key ");
+	path_pretty(&msg, last);
+	rc = cairn_error_set(CAIRN_EINVAL, "%s", msg.ptr ? msg.ptr : "duplicate entries");
+	cairn_buf_dispose(&msg);
+	free(copy);
+	return rc;
+}
 
 /* The members of a list value at `path` (the list's own path). */
 static int fs_list(json_t *set, const json_t *list, const char *type, const char *field,
-                   cairn_buf *path, int depth)
+                   cairn_buf *path, int depth, int strict)
 {
 	const char *const *keys;
 	int how = list_kind(type, field, &keys);
@@ -132,12 +159,16 @@ static int fs_list(json_t *set, const json_t *list, const char *type, const char
 
 			rc = path_push_json(path, "k:", k);
 			json_decref(k);
+			if (!rc && strict && json_object_get(set, PATH_STR(path)))
+				rc = duplicate_error(path);
 			if (!rc)
 				rc = set_add(set, path);
 			if (!rc)
-				rc = fs_value(set, item, item_type, path, depth + 1);
+				rc = fs_value(set, item, item_type, path, depth + 1, strict);
 		} else {
 			rc = path_push_json(path, "v:", item);
+			if (!rc && strict && json_object_get(set, PATH_STR(path)))
+				rc = duplicate_error(path);
 			if (!rc)
 				rc = set_add(set, path);
 		}
@@ -150,7 +181,8 @@ static int fs_list(json_t *set, const json_t *list, const char *type, const char
 
 /* The members below an object value at `path`; an empty object is itself
  * a member. Keyed-list items pass their own path and are members already. */
-static int fs_value(json_t *set, const json_t *v, const char *type, cairn_buf *path, int depth)
+static int fs_value(json_t *set, const json_t *v, const char *type, cairn_buf *path, int depth,
+                    int strict)
 {
 	const char *key;
 	json_t *cv;
@@ -172,10 +204,10 @@ static int fs_value(json_t *set, const json_t *v, const char *type, cairn_buf *p
 		if (json_is_object(cv))
 			rc = json_object_size(cv)
 			             ? fs_value(set, cv, cairn_k8s_field_type(type, key), path,
-			                        depth + 1)
+			                        depth + 1, strict)
 			             : set_add(set, path);
 		else if (json_is_array(cv))
-			rc = fs_list(set, cv, type, key, path, depth);
+			rc = fs_list(set, cv, type, key, path, depth, strict);
 		else
 			rc = set_add(set, path);
 		cairn_buf_truncate(path, mark);
@@ -187,7 +219,7 @@ static int fs_value(json_t *set, const json_t *v, const char *type, cairn_buf *p
 
 /* The flat field set of an object (borrowed), top-level fields apiVersion,
  * kind and the server's metadata left out. New reference or NULL. */
-static json_t *fieldset_of(const json_t *obj, const char *type)
+static json_t *fieldset_of(const json_t *obj, const char *type, int strict)
 {
 	json_t *copy = json_deep_copy(obj), *set = json_object(), *meta;
 	cairn_buf path;
@@ -203,7 +235,7 @@ static json_t *fieldset_of(const json_t *obj, const char *type)
 		json_object_del(meta, stripped_meta[i]);
 	if (json_is_object(meta) && json_object_size(meta) == 0)
 		json_object_del(copy, "metadata");
-	rc = fs_value(set, copy, type, &path, 0);
+	rc = fs_value(set, copy, type, &path, 0, strict);
 	if (rc)
 		goto fail;
 	json_decref(copy);
@@ -897,7 +929,7 @@ int sim_apply(json_t **out, const json_t *live, const json_t *applied, const sim
 		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
 		goto out;
 	}
-	newset = fieldset_of(cfg, type);
+	newset = fieldset_of(cfg, type, 1);
 	if (newset == NULL) {
 		rc = cairn_error_last()->code ? cairn_error_last()->code : CAIRN_ENOMEM;
 		goto out;
@@ -958,7 +990,7 @@ int sim_managed_update(json_t *obj, const json_t *old, const char *manager, cons
 		manager = "unknown";
 	type = cairn_k8s_kind_type(json_string_value(json_object_get(obj, "apiVersion")),
 	                           json_string_value(json_object_get(obj, "kind")));
-	newset = fieldset_of(obj, type);
+	newset = fieldset_of(obj, type, 0);
 	changed = json_object();
 	if (newset == NULL || changed == NULL) {
 		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");

@@ -282,6 +282,12 @@ START_TEST(test_apply_list_items_and_sets)
 }
 END_TEST
 
+/* spec.template.spec of a Deployment (borrowed). */
+static json_t *at_spec(json_t *d)
+{
+	return json_object_get(json_object_get(json_object_get(d, "spec"), "template"), "spec");
+}
+
 START_TEST(test_apply_errors)
 {
 	json_t *c = deploy(1, "x", NULL), *out = NULL;
@@ -292,6 +298,13 @@ START_TEST(test_apply_errors)
 	ck_assert_error_contains("requires fieldManager parameter");
 	ck_assert_int_eq(sim_apply(&out, NULL, nokind, &ok), CAIRN_EINVAL);
 	ck_assert_error_contains("has no kind");
+	ck_assert_ptr_null(out);
+	json_array_append(json_object_get(at_spec(c), "containers"),
+	                  json_array_get(json_object_get(at_spec(c), "containers"), 0));
+	ck_assert_int_eq(sim_apply(&out, NULL, c, &ok), CAIRN_EINVAL);
+	ck_assert_str_eq(
+	        cairn_error_last()->message,
+	        ".spec.template.spec.containers: duplicate entries for key [name=\"web\"]");
 	ck_assert_ptr_null(out);
 	json_decref(c);
 	json_decref(nokind);
