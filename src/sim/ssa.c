@@ -976,6 +976,20 @@ out:
 	return rc;
 }
 
+/* Remove the paths under .status from a flat set. */
+static void drop_status(json_t *set)
+{
+	void *it = json_object_iter(set);
+
+	while (it) {
+		const char *k = json_object_iter_key(it);
+
+		it = json_object_iter_next(set, it);
+		if (strncmp(k, "f:status", 8) == 0 && (k[8] == '\0' || k[8] == SEP))
+			json_object_del(set, k);
+	}
+}
+
 int sim_managed_update(json_t *obj, const json_t *old, const char *manager, const char *now)
 {
 	const char *type, *path;
@@ -996,6 +1010,10 @@ int sim_managed_update(json_t *obj, const json_t *old, const char *manager, cons
 		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
 		goto out;
 	}
+	/* Built-in kinds reset status on writes to the main resource: it is
+	 * never owned through them. */
+	if (type)
+		drop_status(newset);
 	json_object_foreach(newset, path, v)
 	{
 		json_t *ov = old ? path_get((json_t *)old, path, 0) : NULL;

@@ -220,6 +220,15 @@ START_TEST(test_managed_update_on_create)
 	        J("{\"apiVersion\":\"v1\",\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"c\","
 	          "\"namespace\":\"default\"},\"data\":{\"k\":\"v\"}}");
 
+	json_t *svc =
+	        J("{\"apiVersion\":\"v1\",\"kind\":\"Service\",\"metadata\":{\"name\":"
+	          "\"s\"},\"spec\":{\"type\":\"ClusterIP\"},\"status\":{\"loadBalancer\":{}}}");
+
+	/* a built-in kind's status is not owned through the main resource */
+	ck_assert_int_eq(sim_managed_update(svc, NULL, "kubectl-create", T1), 0);
+	ck_assert_json_eq(json_object_get(json_array_get(managed(svc), 0), "fieldsV1"),
+	                  "{\"f:spec\":{\"f:type\":{}}}");
+	json_decref(svc);
 	ck_assert_int_eq(sim_managed_update(obj, NULL, "kubectl-client-side-apply", T1), 0);
 	ck_assert_json_eq(managed(obj), "[{\"manager\":\"kubectl-client-side-apply\",\"operation\":"
 	                                "\"Update\",\"apiVersion\":\"v1\",\"time\":\"" T1 "\","
