@@ -114,6 +114,28 @@ static int fs_value(json_t *set, const json_t *v, const char *type, cairn_buf *p
                     int strict);
 static void path_pretty(cairn_buf *out, const char *path);
 
+/* A keyed list element without one of its keys, refused as the API
+ * server refuses it. */
+static int missing_key_error(const cairn_buf *path, size_t index, const char *const *keys,
+                             const json_t *have)
+{
+	cairn_buf msg = CAIRN_BUF_INIT(PATH_MAX_LEN);
+	size_t j = 0;
+	int rc;
+
+	while (keys[j + 1] && json_object_get(have, keys[j]))
+		j++;
+
+	path_pretty(&msg, PATH_STR(path));
+	cairn_buf_printf(&msg,
+	                 ": element %zu: associative list with keys has an element that omits key "
+	                 "field \"%s\"",
+	                 index, keys[j]);
+	rc = cairn_error_set(CAIRN_EINVAL, "%s", msg.ptr ? msg.ptr : "missing key");
+	cairn_buf_dispose(&msg);
+	return rc;
+}
+
 /* Two elements of a keyed list (or a set) with the same key: the API
  * server refuses such a configuration, naming the list and the key. */
 static int duplicate_error(const cairn_buf *path)
@@ -156,7 +178,15 @@ static int fs_list(json_t *set, const json_t *list, const char *type, const char
 	{
 		if (how == 'k' && json_is_object(item)) {
 			json_t *k = item_key(item, keys);
+			size_t nkeys = 0;
 
+			while (keys[nkeys])
+				nkeys++;
+			if (strict && json_object_size(k) < nkeys) {
+				rc = missing_key_error(path, i, keys, k);
+				json_decref(k);
+				return rc;
+			}
 			rc = path_push_json(path, "k:", k);
 			json_decref(k);
 			if (!rc && strict && json_object_get(set, PATH_STR(path)))

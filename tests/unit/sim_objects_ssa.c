@@ -308,12 +308,19 @@ START_TEST(test_apply_errors)
 	ck_assert_int_eq(sim_apply(&out, NULL, nokind, &ok), CAIRN_EINVAL);
 	ck_assert_error_contains("has no kind");
 	ck_assert_ptr_null(out);
-	json_array_append(json_object_get(at_spec(c), "containers"),
-	                  json_array_get(json_object_get(at_spec(c), "containers"), 0));
+	json_array_append_new(
+	        json_object_get(at_spec(c), "containers"),
+	        json_deep_copy(json_array_get(json_object_get(at_spec(c), "containers"), 0)));
 	ck_assert_int_eq(sim_apply(&out, NULL, c, &ok), CAIRN_EINVAL);
 	ck_assert_str_eq(
 	        cairn_error_last()->message,
 	        ".spec.template.spec.containers: duplicate entries for key [name=\"web\"]");
+	json_object_del(json_array_get(json_object_get(at_spec(c), "containers"), 1), "name");
+	ck_assert_int_eq(sim_apply(&out, NULL, c, &ok), CAIRN_EINVAL);
+	ck_assert_str_eq(
+	        cairn_error_last()->message,
+	        ".spec.template.spec.containers: element 1: associative list with keys has "
+	        "an element that omits key field \"name\"");
 	ck_assert_ptr_null(out);
 	json_decref(c);
 	json_decref(nokind);
