@@ -64,7 +64,7 @@ static int build_tree(git_oid *out, git_repository *git, git_tree *tree,
 {
 	git_tree *cur = tree, *next = NULL;
 	git_oid id = *git_tree_id(tree);
-	int rc = 0;
+	int rc = 0, owned = 0;
 
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		git_oid blob;
@@ -86,15 +86,18 @@ static int build_tree(git_oid *out, git_repository *git, git_tree *tree,
 		if (rc == 0)
 			rc = git_tree_lookup(&next, git, &id);
 		if (rc == 0) {
-			if (cur != tree)
+			/* Compare ownership, not pointers: libgit2's cache may hand
+			 * back the very object `tree` when the content is unchanged. */
+			if (owned)
 				git_tree_free(cur);
 			cur = next;
+			owned = 1;
 			next = NULL;
 		} else {
 			rc = source__git_error(CAIRN_EIO, "writing the tree for", c->path);
 		}
 	}
-	if (cur != tree)
+	if (owned)
 		git_tree_free(cur);
 	if (rc == 0)
 		*out = id;
@@ -135,10 +138,17 @@ static int push(struct cairn_source_repo *r, const char *ref)
 		rc = git_remote_connect(remote, GIT_DIRECTION_PUSH, &po.callbacks, NULL, NULL);
 	if (rc == 0)
 		rc = git_remote_upload(remote, &refspecs, &po);
-	if (rc < 0)
-		rc = r->host_key_error ? cairn_error_last()->code
-		                       : source__git_error(CAIRN_EIO, "pushing to", r->shown);
-	else if (r->push_rejected)
+	if (rc < 0 && !r->host_key_error) {
+		const git_error *e = git_error_last();
+		/* The local transport refuses a non-fast-forward itself. */
+		int nonff = e && e->message &&
+		            (strstr(e->message, "fastforward") ||
+		             strstr(e->message, "not present locally"));
+		rc = source__git_error(nonff ? CAIRN_EEXISTS : CAIRN_EIO,
+		                       nonff ? "push rejected by" : "pushing to", r->shown);
+	} else if (rc < 0) {
+		rc = cairn_error_last()->code;
+	} else if (r->push_rejected)
 		rc = cairn_error_set(CAIRN_EEXISTS, "push to '%s' rejected: %s", r->shown,
 		                     r->push_msg);
 	if (remote)

@@ -176,7 +176,12 @@ static int mirror_check(struct cairn_source_repo *r)
 	git_odb *odb = NULL;
 	int rc;
 
+	git_reference *head = NULL;
+
 	rc = git_repository_open_bare(&git, r->path);
+	if (rc == 0)
+		rc = git_reference_lookup(&head, git, "HEAD");
+	git_reference_free(head);
 	if (rc == 0)
 		rc = git_repository_odb(&odb, git);
 	if (rc == 0)
