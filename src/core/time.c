@@ -81,7 +81,7 @@ int cairn_time_parse(cairn_usec *out, const char *s)
 	static const int mdays[] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
 	const char *p = s;
 	int y, mo, d, h, mi, sec, off = 0;
-	int64_t usec = 0;
+	int64_t usec = 0, t;
 
 	if (digits(&p, 4, &y) || *p++ != '-' || digits(&p, 2, &mo) || *p++ != '-' ||
 	    digits(&p, 2, &d) || (*p != 'T' && *p != 't' && *p != ' '))
@@ -127,9 +127,16 @@ int cairn_time_parse(cairn_usec *out, const char *s)
 		goto bad;
 	if (sec == 60)
 		sec = 59; /* a leap second reads as the second before it */
-	*out = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - off * 60) *
-	               (int64_t)1000000 +
-	       usec;
+	t = ((days_from_civil(y, mo, d) * 86400 + h * 3600 + mi * 60 + sec) - off * 60) *
+	            (int64_t)1000000 +
+	    usec;
+	/* An offset can push the instant outside what RFC 3339 writes in UTC
+	 * (years 0000-9999): such a time could not be printed back. */
+	if (t < days_from_civil(0, 1, 1) * 86400 * (int64_t)1000000 ||
+	    t >= days_from_civil(10000, 1, 1) * 86400 * (int64_t)1000000)
+		return cairn_error_set(CAIRN_EINVAL,
+		                       "time '%s' is outside the years 0000-9999 in UTC", s);
+	*out = t;
 	return 0;
 bad:
 	return cairn_error_set(CAIRN_EINVAL,

@@ -125,6 +125,13 @@ START_TEST(time_round_trip)
 	ck_assert_error_contains("'2025-02-29T00:00:00Z'");
 	ck_assert_int_eq(cairn_time_parse(&t, "2026-11-26 23:00"), CAIRN_EINVAL);
 	ck_assert_int_eq(cairn_time_parse(&t, "2026-11-26T23:00:50Zjunk"), CAIRN_EINVAL);
+	/* found by fuzz_duration: an offset past the last year RFC 3339 writes */
+	ck_assert_int_eq(cairn_time_parse(&t, "9999-12-31T23:59:59-20:10"), CAIRN_EINVAL);
+	ck_assert_error_contains("outside the years 0000-9999");
+	ck_assert_int_eq(cairn_time_parse(&t, "0000-01-01T00:00:00+00:01"), CAIRN_EINVAL);
+	ck_assert_int_eq(cairn_time_parse(&t, "9999-12-31T23:59:59.999999Z"), 0);
+	cairn_time_format(s, t);
+	ck_assert_str_eq(s, "9999-12-31T23:59:59.999999Z");
 }
 END_TEST
 
