@@ -209,10 +209,10 @@ static void print_row(const cairn_app *x, int wide)
 {
 	const char *dash = "-";
 
-	printf("%-30s %-10s %-16s %-12s %-40s %-6s", x->name,
-	       x->environment ? x->environment : dash, x->group ? x->group : dash, x->project,
+	printf("%-30s %-10s %-16s %-12s %-40s %s", x->name, x->environment ? x->environment : dash,
+	       x->group ? x->group : dash, x->project,
 	       x->dest_server ? x->dest_server : (x->dest_name ? x->dest_name : dash),
-	       x->automated ? "auto" : "manual");
+	       wide ? (x->automated ? "auto  " : "manual") : (x->automated ? "auto" : "manual"));
 	if (wide)
 		printf(" %-20s %-50s %-12s %s", x->dest_namespace ? x->dest_namespace : dash,
 		       x->sources[0].repo_url, x->sources[0].target_revision,
@@ -307,8 +307,8 @@ int cmd_app(int argc, char **argv)
 		}
 	} else {
 		int wide = a.output != NULL;
-		printf("%-30s %-10s %-16s %-12s %-40s %-6s", "NAME", "ENV", "GROUP", "PROJECT",
-		       "CLUSTER", "SYNC");
+		printf("%-30s %-10s %-16s %-12s %-40s %s", "NAME", "ENV", "GROUP", "PROJECT",
+		       "CLUSTER", wide ? "SYNC  " : "SYNC");
 		if (wide)
 			printf(" %-20s %-50s %-12s %s", "NAMESPACE", "REPO", "REVISION", "PATH");
 		printf("\n");
