@@ -110,15 +110,18 @@ static int normalize_local(cairn_buf *b, const char *path)
 	return rc;
 }
 
-/* Strip trailing '/' then one ".git" then trailing '/' again. */
+/* Strip trailing '/' and ".git" until neither is left, so that the
+ * result is a fixed point ("x.git/" and "x/.git//" both end as "x"). */
 static void strip_suffixes(cairn_buf *b, size_t min)
 {
-	while (b->len > min && b->ptr[b->len - 1] == '/')
-		cairn_buf_truncate(b, b->len - 1);
-	if (b->len >= min + 4 && memcmp(b->ptr + b->len - 4, ".git", 4) == 0)
-		cairn_buf_truncate(b, b->len - 4);
-	while (b->len > min && b->ptr[b->len - 1] == '/')
-		cairn_buf_truncate(b, b->len - 1);
+	for (;;) {
+		if (b->len > min && b->ptr[b->len - 1] == '/')
+			cairn_buf_truncate(b, b->len - 1);
+		else if (b->len >= min + 4 && memcmp(b->ptr + b->len - 4, ".git", 4) == 0)
+			cairn_buf_truncate(b, b->len - 4);
+		else
+			break;
+	}
 }
 
 static int default_port(const char *scheme, const char *port, size_t n)
@@ -160,6 +163,8 @@ static int normalize_network(cairn_buf *b, const char *scheme, const char *rest)
 	} else {
 		colon = memchr(host, ':', (size_t)(auth_end - host));
 	}
+	if ((colon ? colon : auth_end) == host)
+		return cairn_error_set(CAIRN_EINVAL, "no host in the URL");
 	rc = cairn_buf_printf(b, "%s://", scheme);
 	if (rc == 0 && at)
 		rc = cairn_buf_put(b, rest, (size_t)(at - rest + 1));
