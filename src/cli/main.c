@@ -1,7 +1,17 @@
 /*
  * main.c - `cairn`: global flags, then dispatch through the command table.
+ *
+ * The same file builds two programs. `cairn` keeps libgit2 (and the
+ * libraries it drags in: mbedTLS, libssh2, ...) off its start-up, which
+ * costs every command ~4 ms of dynamic loading: the commands that need git
+ * (`repo`, `verify-commit`) are run by exec'ing `cairn-git`, the second
+ * program, built with CAIRN_CLI_GIT. It is looked up beside the running
+ * `cairn` first (the build tree), then in $(pkglibexecdir).
  */
+#include <errno.h>
 #include <getopt.h>
+#include <limits.h>
+#include <unistd.h>
 
 #include "cairn/error.h"
 #include "cairn/log.h"
@@ -10,17 +20,73 @@
 static int cmd_version(int argc, char **argv);
 static int cmd_help(int argc, char **argv);
 
+#ifdef CAIRN_CLI_GIT
+#define GIT_COMMAND(fn) fn
+#else
+static int exec_git_helper(int argc, char **argv);
+#define GIT_COMMAND(fn) exec_git_helper
+#endif
+
 static const cli_command commands[] = {
         {"validate", "check Kubernetes manifests (syntax, identity, schemas)", cmd_validate},
         {"audit", "the signed audit trail: keygen, record, verify, show, prove", cmd_audit},
-        {"repo", "git mirrors: fetch a repository, list a tree at a revision", cmd_repo},
+        {"repo", "git mirrors: fetch a repository, list a tree at a revision",
+         GIT_COMMAND(cmd_repo)},
         {"verify-commit", "check a commit's SSH signature against allowed signers",
-         cmd_verify_commit},
+         GIT_COMMAND(cmd_verify_commit)},
         {"app", "Argo CD Applications: list, get (with environment and group)", cmd_app},
         {"env", "environments: list", cmd_env},
         {"version", "print the version", cmd_version},
         {"help", "show this help", cmd_help},
 };
+
+/* The --log-level given to `cairn`, passed on to `cairn-git`. */
+static const char *log_level_arg;
+
+#ifndef CAIRN_CLI_GIT
+/* Run `cairn-git COMMAND ARGS...` in place of this process. */
+static int exec_git_helper(int argc, char **argv)
+{
+	char self[PATH_MAX], path[PATH_MAX + 16];
+	const char *env = getenv("CAIRN_GIT_HELPER");
+	char **args = calloc((size_t)argc + 4, sizeof(*args));
+	ssize_t n;
+	int a = 0;
+
+	if (args == NULL) {
+		fprintf(stderr, "cairn: out of memory\n");
+		return CLI_EXIT_FAIL;
+	}
+	args[a++] = "cairn-git";
+	if (log_level_arg != NULL) {
+		args[a++] = "--log-level";
+		args[a++] = (char *)log_level_arg;
+	}
+	for (int i = 0; i < argc; i++)
+		args[a++] = argv[i];
+	args[a] = NULL;
+	if (env != NULL && env[0] != '\0')
+		execv(env, args);
+	n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (n > 0) {
+		char *slash;
+
+		self[n] = '\0';
+		slash = strrchr(self, '/');
+		if (slash != NULL) {
+			*slash = '\0';
+			snprintf(path, sizeof(path), "%s/cairn-git", self);
+			execv(path, args);
+		}
+	}
+	execv(PKGLIBEXECDIR "/cairn-git", args);
+	fprintf(stderr,
+	        "cairn: cannot run 'cairn-git' for '%s' (looked beside cairn and in '%s'): %s\n",
+	        argv[0], PKGLIBEXECDIR, strerror(errno));
+	free(args);
+	return CLI_EXIT_FAIL;
+}
+#endif
 
 void cli_print_error(const char *context)
 {
@@ -64,6 +130,7 @@ int main(int argc, char **argv)
 
 	while (i < argc && argv[i][0] == '-') {
 		if (strcmp(argv[i], "--log-level") == 0 && i + 1 < argc) {
+			log_level_arg = argv[i + 1];
 			if (cairn_log_level_parse(&level, argv[i + 1]) < 0) {
 				fprintf(stderr,
 				        "cairn: invalid log level '%s': expected debug, info, "
