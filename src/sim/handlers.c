@@ -492,15 +492,18 @@ static void gen_name(json_t *meta)
 {
 	const char *gn = json_string_value(json_object_get(meta, "generateName"));
 	static const char al[] = "bcdfghjklmnpqrstvwxz2456789";
-	unsigned char rnd[5];
+	unsigned char rnd[CAIRN_SHA256_LEN];
 	char name[300];
 	size_t n;
+	int w;
 
 	if (!gn || json_object_get(meta, "name"))
 		return;
 	cairn_sha256(rnd, &meta, sizeof meta);
 	uint64_t t = (uint64_t)cairn_time_now();
-	n = (size_t)snprintf(name, sizeof name - 6, "%s", gn);
+	/* Kubernetes cuts generateName to leave room for the 5 random characters. */
+	w = snprintf(name, sizeof name - 6, "%s", gn);
+	n = w < 0 ? 0 : (size_t)w < sizeof name - 6 ? (size_t)w : sizeof name - 7;
 	for (int i = 0; i < 5; i++)
 		name[n + (size_t)i] = al[(rnd[i] ^ (t >> (i * 5))) % (sizeof al - 1)];
 	name[n + 5] = '\0';
