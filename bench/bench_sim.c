@@ -150,7 +150,8 @@ static pid_t start_sim(const char *exe_dir, char *tmpdir)
 	pid_t pid;
 	int i;
 
-	snprintf(sim, sizeof(sim), "%s/../cairn-sim", exe_dir);
+	if (snprintf(sim, sizeof(sim), "%s/../cairn-sim", exe_dir) >= (int)sizeof(sim))
+		return -1;
 	snprintf(kc_path, sizeof(kc_path), "%s/kubeconfig", tmpdir);
 	snprintf(ca_path, sizeof(ca_path), "%s/ca.pem", tmpdir);
 	pid = fork();

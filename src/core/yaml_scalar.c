@@ -295,7 +295,7 @@ static int days_in_month(int y, int m)
  */
 static int stamp_rewrite(const char *s, size_t len, char *out, size_t size)
 {
-	int y, mo, d, h = 0, mi = 0, se = 0, zh = 0, zm = 0, zsign = 0;
+	int y, mo, d, h = 0, mi = 0, se = 0, zh = 0, zm = 0, zsign = 0, n;
 	char frac[10] = "";
 	size_t i = 0, nf = 0;
 
@@ -349,12 +349,12 @@ static int stamp_rewrite(const char *s, size_t len, char *out, size_t size)
 		nf--;
 	frac[nf] = '\0';
 	if (zh == 0 && zm == 0)
-		snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d%s%sZ", y, mo, d, h, mi, se,
-		         nf ? "." : "", frac);
+		n = snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d%s%sZ", y, mo, d, h, mi, se,
+		             nf ? "." : "", frac);
 	else
-		snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d%s%s%c%02d:%02d", y, mo, d, h, mi,
-		         se, nf ? "." : "", frac, zsign < 0 ? '-' : '+', zh, zm);
-	return 1;
+		n = snprintf(out, size, "%04d-%02d-%02dT%02d:%02d:%02d%s%s%c%02d:%02d", y, mo, d, h,
+		             mi, se, nf ? "." : "", frac, zsign < 0 ? '-' : '+', zh, zm);
+	return n > 0 && (size_t)n < size; /* a cut timestamp is not one */
 }
 
 /* Text starting with '.' goes to Go's ParseFloat untouched, which takes
