@@ -246,7 +246,7 @@ static void conflict(sim_http_reply *reply, const route *r, const char *name, co
 
 static void now_rfc3339(char out[CAIRN_TIME_RFC3339_LEN])
 {
-	cairn_time_format(out, (cairn_time_now() / 1000000) * 1000000);
+	sim_time_now(out);
 }
 
 static const char *api_version_of(const sim_resource *res, char *buf, size_t n)

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "cairn/buf.h"
+#include "cairn/util.h"
 
 #include "registry.h"
 
@@ -43,6 +44,17 @@ int sim_selector_parse(sim_selector **out, const char *label_sel, const char *fi
 void sim_selector_free(sim_selector *s);
 /* 1 when obj matches (labels and fields read from the object). */
 int sim_selector_match(const sim_selector *s, const json_t *obj);
+
+/*
+ * sim_time_now - the current time as the API server writes it into
+ * creationTimestamp, deletionTimestamp and managedFields: RFC 3339 in UTC
+ * with whole seconds ("2026-11-27T00:07:32Z"; metav1.Time has no fraction).
+ * @param out  filled with the NUL-terminated text
+ * Thread-safe.
+ */
+void sim_time_now(char out[CAIRN_TIME_RFC3339_LEN]);
+/* The same for a given time (microseconds since the epoch); fraction dropped. */
+void sim_time_format(char out[CAIRN_TIME_RFC3339_LEN], cairn_usec t);
 
 /* ---- the store (store.c) ---- */
 typedef struct sim_store sim_store;

@@ -186,6 +186,23 @@ static size_t bucket_search(const struct sim_bucket *b, const char *ns, const ch
 	return lo;
 }
 
+void sim_time_format(char out[CAIRN_TIME_RFC3339_LEN], cairn_usec t)
+{
+	time_t secs = (time_t)(t / 1000000);
+	struct tm tm;
+
+	if (t < 0 && t % 1000000)
+		secs -= 1;
+	if (gmtime_r(&secs, &tm) == NULL ||
+	    strftime(out, CAIRN_TIME_RFC3339_LEN, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, CAIRN_TIME_RFC3339_LEN, "1970-01-01T00:00:00Z");
+}
+
+void sim_time_now(char out[CAIRN_TIME_RFC3339_LEN])
+{
+	sim_time_format(out, cairn_time_now());
+}
+
 static void make_uid(char out[37])
 {
 	unsigned char r[16];
@@ -372,7 +389,7 @@ int sim_store_create(sim_store *st, const sim_key *k, json_t *obj)
 		json_object_set_new(meta, "uid", json_string(uid));
 	}
 	if (!json_object_get(meta, "creationTimestamp")) {
-		cairn_time_format(ts, (cairn_time_now() / 1000000) * 1000000);
+		sim_time_now(ts);
 		json_object_set_new(meta, "creationTimestamp", json_string(ts));
 	}
 	if (tracks_generation(obj))

@@ -346,12 +346,49 @@ START_TEST(concurrent_writers_get_unique_versions)
 }
 END_TEST
 
+/* The API server writes metav1.Time with whole seconds: no ".000000". */
+static int is_whole_second_time(const char *s)
+{
+	static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+
+	if (!s || strlen(s) != sizeof shape - 1)
+		return 0;
+	for (size_t i = 0; shape[i]; i++)
+		if (shape[i] == 'd' ? (s[i] < '0' || s[i] > '9') : s[i] != shape[i])
+			return 0;
+	return 1;
+}
+
+START_TEST(timestamps_are_whole_seconds)
+{
+	sim_store *st = NULL;
+	sim_key k = {"", "configmaps", "default", "t"};
+	json_t *o = cm("t", "1");
+	char ts[CAIRN_TIME_RFC3339_LEN];
+
+	/* 2026-11-27T00:07:32.999999Z and a time before the epoch with a fraction. */
+	sim_time_format(ts, (cairn_usec)1795738052 * 1000000 + 999999);
+	ck_assert_str_eq(ts, "2026-11-27T00:07:32Z");
+	sim_time_format(ts, -1);
+	ck_assert_str_eq(ts, "1969-12-31T23:59:59Z");
+	sim_time_now(ts);
+	ck_assert_msg(is_whole_second_time(ts), "sim_time_now gave '%s'", ts);
+	ck_assert_int_eq(sim_store_new(&st, 16), 0);
+	ck_assert_int_eq(sim_store_create(st, &k, o), 0);
+	ck_assert_msg(is_whole_second_time(meta_str(o, "creationTimestamp")),
+	              "creationTimestamp '%s'", meta_str(o, "creationTimestamp"));
+	json_decref(o);
+	sim_store_free(st);
+}
+END_TEST
+
 void sim_server_store_tests(Suite *s)
 {
 	TCase *tc = tcase_create("store");
 
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, create_stamps_and_versions);
+	tcase_add_test(tc, timestamps_are_whole_seconds);
 	tcase_add_test(tc, optimistic_concurrency_and_generation);
 	tcase_add_test(tc, ordered_iteration_and_continue);
 	tcase_add_test(tc, dependents_and_namespace_keys);
