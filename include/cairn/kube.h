@@ -1,0 +1,227 @@
+/*
+ * cairn/kube.h - the Kubernetes client: kubeconfig, HTTP over libcurl,
+ * discovery (REST mapping), get/list/server-side apply/delete.
+ *
+ * Trust: a kubeconfig the operator configured ($KUBECONFIG, ~/.kube/config,
+ * a --kubeconfig flag) may name files (certificate-authority, client-key,
+ * tokenFile) and exec credential plugins. A kubeconfig that arrives from a
+ * repository or from the API may not: loading it without
+ * CAIRN_KUBECONFIG_TRUSTED refuses those fields (CVE-2022-24817 class).
+ */
+#ifndef CAIRN_KUBE_H
+#define CAIRN_KUBE_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/buf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Load flag: the operator configured this kubeconfig; honour file paths and exec. */
+#define CAIRN_KUBECONFIG_TRUSTED 1u
+
+/** A loaded (possibly merged) kubeconfig. */
+typedef struct cairn_kubeconfig cairn_kubeconfig;
+
+/**
+ * Load the operator's kubeconfig as kubectl does.
+ *
+ * @param out    on success, a new kubeconfig (free with cairn_kubeconfig_free()).
+ * @param path   a file, or NULL for $KUBECONFIG (a ':'-separated list of
+ *               files merged: the first file to define a cluster, user or
+ *               context name wins, the first non-empty current-context wins,
+ *               missing files are skipped), else ~/.kube/config.
+ * @param flags  CAIRN_KUBECONFIG_TRUSTED or 0.
+ * @return 0, CAIRN_ENOTFOUND (no file), CAIRN_EINVAL (bad YAML or shape).
+ *         Relative file paths inside a file resolve against its directory.
+ *         Thread-safe (reads the environment).
+ */
+int cairn_kubeconfig_load(cairn_kubeconfig **out, const char *path, unsigned flags);
+
+/**
+ * Parse kubeconfig bytes (one file). `name` is used in messages and, when
+ * trusted, its directory resolves relative paths (NULL: the cwd).
+ * Same returns as cairn_kubeconfig_load(). Thread-safe.
+ */
+int cairn_kubeconfig_parse(cairn_kubeconfig **out, const char *data, size_t len, const char *name,
+                           unsigned flags);
+
+/** The merged current-context, or NULL when none is set. Borrowed. */
+const char *cairn_kubeconfig_current_context(const cairn_kubeconfig *kc);
+
+/** Free a kubeconfig; accepts NULL. */
+void cairn_kubeconfig_free(cairn_kubeconfig *kc);
+
+/** Everything needed to reach one cluster as one user. Strings are owned. */
+typedef struct cairn_kube_config {
+	char *context;    /**< the context name ("in-cluster" for in-cluster) */
+	char *server;     /**< https://host:port or http://... (no trailing '/') */
+	char *namespace_; /**< the default namespace ("default" when unset) */
+	char *tls_server_name;
+	int insecure;       /**< 1 only when insecure-skip-tls-verify: true was written */
+	cairn_buf ca_pem;   /**< CA bundle (PEM); empty: the system store */
+	cairn_buf cert_pem; /**< client certificate (PEM); empty: none */
+	cairn_buf key_pem;  /**< client key (PEM) */
+	char *token;        /**< bearer token, or NULL */
+	char *username;     /**< basic auth, or NULL */
+	char *password;
+	int64_t token_expiry_us; /**< exec credential expiry (0: none) */
+} cairn_kube_config;
+
+/**
+ * Resolve a context of `kc` (NULL: the current context) into a config:
+ * reads the files it names and runs its exec plugin (trusted kubeconfigs
+ * only). Returns 0, CAIRN_ENOTFOUND (no such context/cluster/user),
+ * CAIRN_EINVAL (bad field, two authentication methods), CAIRN_EPERM (a file
+ * or exec in an untrusted kubeconfig) or CAIRN_EIO. Thread-safe.
+ */
+int cairn_kube_config_resolve(cairn_kube_config **out, const cairn_kubeconfig *kc,
+                              const char *context);
+
+/**
+ * In-cluster configuration: token, ca.crt and namespace from `sa_dir` (NULL:
+ * /var/run/secrets/kubernetes.io/serviceaccount), server from
+ * $KUBERNETES_SERVICE_HOST and $KUBERNETES_SERVICE_PORT.
+ * Returns 0, CAIRN_ENOTFOUND (not in a cluster) or CAIRN_EIO.
+ */
+int cairn_kube_config_in_cluster(cairn_kube_config **out, const char *sa_dir);
+
+/** Free a config (wipes the secrets); accepts NULL. */
+void cairn_kube_config_free(cairn_kube_config *cfg);
+
+/* ---- HTTP ---- */
+
+typedef struct cairn_kube_client_opts {
+	int64_t connect_timeout_ms; /**< default 5,000 */
+	int64_t timeout_ms;         /**< per attempt, default 30,000 */
+	int64_t deadline_ms;        /**< whole call with retries, default 60,000 */
+	int max_retries;            /**< default 4 */
+	int64_t backoff_base_ms;    /**< default 100; doubled each retry, +-50% jitter */
+	int64_t backoff_max_ms;     /**< default 5,000 */
+	int64_t retry_after_cap_ms; /**< largest Retry-After honoured, default 10,000 */
+	int64_t discovery_ttl_ms;   /**< default 300,000 */
+} cairn_kube_client_opts;
+
+/** The API's answer to a failed call (a meta/v1 Status). */
+typedef struct cairn_kube_status {
+	long code;         /**< HTTP status (0: no answer) */
+	char reason[64];   /**< "NotFound", "Conflict", "Invalid", ... */
+	char message[512]; /**< the Status message */
+} cairn_kube_status;
+
+typedef struct cairn_kube_client cairn_kube_client;
+
+/**
+ * A client for one cluster: one kept-alive libcurl handle. The config is
+ * copied. `opts` may be NULL. Returns 0, CAIRN_EINVAL (server not
+ * http/https) or CAIRN_ENOMEM. One client must not be used by two threads
+ * at once; different clients may.
+ */
+int cairn_kube_client_new(cairn_kube_client **out, const cairn_kube_config *cfg,
+                          const cairn_kube_client_opts *opts);
+
+/** Free a client; accepts NULL. */
+void cairn_kube_client_free(cairn_kube_client *c);
+
+/** The default namespace of the client's config. Borrowed. */
+const char *cairn_kube_client_namespace(const cairn_kube_client *c);
+
+/** The Status of the client's last failed call (code 0 after a success). */
+const cairn_kube_status *cairn_kube_last_status(const cairn_kube_client *c);
+
+/** Requests sent (attempts, retries included) since the client was made. */
+uint64_t cairn_kube_request_count(const cairn_kube_client *c);
+
+/**
+ * One request. `path` starts with '/' and carries the query. `body` may be
+ * NULL. Retries (backoff + jitter, Retry-After capped) on connection
+ * errors, 429 and 5xx when the call is safe to repeat: GET, HEAD, DELETE,
+ * and PATCH with application/apply-patch+yaml; others only when the request
+ * never reached the server (no connection) or was refused with 429.
+ * On a 2xx answer `out` (may be NULL) gets the body and 0 is returned; on
+ * another status the Status is kept (cairn_kube_last_status()) and the
+ * error set: CAIRN_ENOTFOUND (404), CAIRN_EEXISTS (409), CAIRN_EINVAL (400,
+ * 422), CAIRN_EPERM (401, 403), CAIRN_ETIMEOUT (deadline), CAIRN_EIO
+ * (connection, redirects: never followed, 5xx, 429).
+ */
+int cairn_kube_request(cairn_kube_client *c, const char *method, const char *path,
+                       const char *content_type, const void *body, size_t body_len, cairn_buf *out);
+
+/* ---- discovery and operations ---- */
+
+/** The REST mapping of one kind. */
+typedef struct cairn_kube_mapping {
+	char group[128];
+	char version[64];
+	char kind[128];
+	char resource[128];
+	int namespaced;
+} cairn_kube_mapping;
+
+/**
+ * Map apiVersion + kind to a resource from discovery (cached for
+ * discovery_ttl_ms, refreshed once on a miss). Returns 0, CAIRN_ENOTFOUND
+ * or the request's error.
+ */
+int cairn_kube_mapping_for(cairn_kube_client *c, const char *api_version, const char *kind,
+                           cairn_kube_mapping *out);
+
+/**
+ * Find a resource by a name a person types: kind (any case), plural,
+ * singular or short name, optionally "name.group". First match in
+ * discovery order (core first). Returns 0 or CAIRN_ENOTFOUND.
+ */
+int cairn_kube_mapping_find(cairn_kube_client *c, const char *name, cairn_kube_mapping *out);
+
+/** Server version (the /version gitVersion) into `out`. */
+int cairn_kube_server_version(cairn_kube_client *c, char *out, size_t size);
+
+/**
+ * GET one object. `ns` NULL: the client's namespace (ignored for
+ * cluster-scoped kinds). `out` gets a new reference.
+ */
+int cairn_kube_get(cairn_kube_client *c, const cairn_kube_mapping *m, const char *ns,
+                   const char *name, json_t **out);
+
+typedef struct cairn_kube_list_opts {
+	const char *label_selector; /**< NULL: none */
+	const char *field_selector; /**< NULL: none */
+	long limit;                 /**< 0: no limit */
+	const char *continue_;      /**< token from the last page, or NULL */
+	int all_namespaces;         /**< 1: ignore ns */
+} cairn_kube_list_opts;
+
+/**
+ * One page of a list. The next page's token is the list's
+ * metadata.continue (absent or "" on the last page). `out` gets a new
+ * reference.
+ */
+int cairn_kube_list(cairn_kube_client *c, const cairn_kube_mapping *m, const char *ns,
+                    const cairn_kube_list_opts *opts, json_t **out);
+
+/** Apply flag: dryRun=All (nothing is stored; the answer predicts the object). */
+#define CAIRN_KUBE_DRY_RUN 1u
+
+/**
+ * Server-side apply of `obj` (borrowed): PATCH application/apply-patch+yaml
+ * with fieldManager=cairn and force=true; its namespace is the object's,
+ * else the client's. `out` (may be NULL) gets the object the server
+ * answered.
+ */
+int cairn_kube_apply(cairn_kube_client *c, const json_t *obj, unsigned flags, json_t **out);
+
+/**
+ * DELETE one object. `propagation`: "Background", "Foreground", "Orphan" or
+ * NULL (the server's default).
+ */
+int cairn_kube_delete(cairn_kube_client *c, const cairn_kube_mapping *m, const char *ns,
+                      const char *name, const char *propagation);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,10 @@
+/* kube_tests.h - the kube module's TCase builders. */
+#ifndef CAIRN_KUBE_TESTS_H
+#define CAIRN_KUBE_TESTS_H
+
+#include <check.h>
+
+void kube_config_tests(Suite *s);
+void kube_sim_tests(Suite *s);
+
+#endif
