@@ -36,6 +36,7 @@ static const cli_command commands[] = {
          GIT_COMMAND(cmd_verify_commit)},
         {"app", "Argo CD Applications: list, get (with environment and group)", cmd_app},
         {"env", "environments: list", cmd_env},
+        {"render", "render a kustomization or manifest directory (--path)", cmd_render},
         {"version", "print the version", cmd_version},
         {"help", "show this help", cmd_help},
 };

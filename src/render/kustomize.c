@@ -1,0 +1,438 @@
+/*
+ * kustomize.c - the native kustomize renderer: reads kustomization files
+ * through a cairn_tree, loads `resources` (files and nested
+ * kustomizations, cycles refused), runs the supported built-in
+ * transformers in kustomize's order, fixes name references and sorts the
+ * result in kustomize's legacy order.
+ */
+#include <string.h>
+
+#include "cairn/error.h"
+#include "cairn/render.h"
+#include "cairn/util.h"
+#include "cairn/yaml.h"
+#include "render_private.h"
+
+static const char *const kust_names[] = {"kustomization.yaml", "kustomization.yml",
+                                         "Kustomization"};
+
+/* Fields the native renderer implements; every other field is refused. */
+static const char *const supported_fields[] = {
+        "apiVersion", "kind",         "resources",         "namespace", "namePrefix",
+        "nameSuffix", "commonLabels", "commonAnnotations", "images",    "replicas",
+};
+
+struct kctx {
+	cairn_tree *t;
+	const char *stack[CAIRN_RENDER_DEPTH_MAX];
+	size_t depth;
+};
+
+int rset_add(rset *s, json_t *obj, const char *file)
+{
+	const char *name = res_str(obj, "metadata", "name");
+
+	if (!json_is_string(json_object_get(obj, "kind")) || name == NULL)
+		return cairn_error_set(CAIRN_EINVAL,
+		                       "an object without kind or metadata.name, in %s", file);
+	if (!json_is_string(json_object_get(obj, "apiVersion")))
+		return cairn_error_set(CAIRN_EINVAL, "object '%s' has no apiVersion, in %s", name,
+		                       file);
+	if (s->n >= CAIRN_RENDER_OBJECTS_MAX)
+		return cairn_error_set(CAIRN_ELIMIT, "more than %d objects",
+		                       CAIRN_RENDER_OBJECTS_MAX);
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		rres *v = realloc(s->v, cap * sizeof(*v));
+		if (v == NULL)
+			return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n].obj = json_incref(obj);
+	s->v[s->n].names = json_pack("[s]", name);
+	if (s->v[s->n].names == NULL) {
+		json_decref(obj);
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
+	s->n++;
+	return 0;
+}
+
+/* Two objects with one group, kind, namespace and name may not coexist. */
+static int same_id(const json_t *a, const json_t *b)
+{
+	char ga[256], gb[256];
+	const char *na = res_str(a, "metadata", "namespace"),
+	           *nb = res_str(b, "metadata", "namespace");
+
+	res_group(a, ga, sizeof(ga));
+	res_group(b, gb, sizeof(gb));
+	return strcmp(ga, gb) == 0 &&
+	       strcmp(res_str(a, "kind", NULL), res_str(b, "kind", NULL)) == 0 &&
+	       strcmp(res_str(a, "metadata", "name"), res_str(b, "metadata", "name")) == 0 &&
+	       strcmp(na ? na : "", nb ? nb : "") == 0;
+}
+
+/* Move src's resources to the end of dst, refusing duplicate ids. */
+int rset_append(rset *dst, rset *src, const char *file)
+{
+	for (size_t i = 0; i < src->n; i++) {
+		for (size_t j = 0; j < dst->n; j++)
+			if (same_id(dst->v[j].obj, src->v[i].obj))
+				return cairn_error_set(
+				        CAIRN_EINVAL, "duplicate object %s '%s', in %s",
+				        res_str(src->v[i].obj, "kind", NULL),
+				        res_str(src->v[i].obj, "metadata", "name"), file);
+		if (rset_add(dst, src->v[i].obj, file) < 0)
+			return cairn_error_last()->code;
+		json_decref(dst->v[dst->n - 1].names);
+		dst->v[dst->n - 1].names = json_incref(src->v[i].names);
+	}
+	return 0;
+}
+
+void rset_dispose(rset *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		json_decref(s->v[i].obj);
+		json_decref(s->v[i].names);
+	}
+	free(s->v);
+	s->v = NULL;
+	s->n = s->cap = 0;
+}
+
+/* dir + "/" + rel, cleaned; CAIRN_EPERM when it leaves the tree's root. */
+static int join(char **out, const char *dir, const char *rel, const char *file)
+{
+	char *tmp;
+	size_t len = strlen(dir) + strlen(rel) + 2;
+	int rc;
+
+	if (rel[0] == '/')
+		return cairn_error_set(CAIRN_EPERM, "absolute path '%s' refused, in %s", rel, file);
+	tmp = malloc(len);
+	if (tmp == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	snprintf(tmp, len, "%s%s%s", dir, dir[0] ? "/" : "", rel);
+	rc = cairn_path_clean(out, tmp);
+	free(tmp);
+	if (rc < 0)
+		return cairn_error_set(CAIRN_EPERM, "path '%s' leaves the root of the tree, in %s",
+		                       rel, file);
+	return 0;
+}
+
+int cairn_render_is_kustomization(cairn_tree *t, const char *dir)
+{
+	for (size_t i = 0; i < 3; i++) {
+		char *p = NULL;
+		cairn_tree_kind kind;
+		uint64_t size;
+		int rc = join(&p, dir, kust_names[i], dir);
+		if (rc < 0)
+			return rc;
+		rc = cairn_tree_stat(t, &kind, &size, p);
+		free(p);
+		if (rc == 0 && kind == CAIRN_TREE_FILE)
+			return (int)i + 1;
+		if (rc < 0 && rc != CAIRN_ENOTFOUND)
+			return rc;
+	}
+	cairn_error_clear();
+	return 0;
+}
+
+static int load_docs(json_t **out, cairn_tree *t, const char *path, cairn_yaml_profile prof)
+{
+	cairn_buf b = CAIRN_BUF_INIT(CAIRN_RENDER_FILE_MAX);
+	cairn_yaml_opts o = CAIRN_YAML_OPTS_INIT;
+	int rc;
+
+	o.profile = prof;
+	rc = cairn_tree_read(t, &b, path, 0);
+	if (rc == 0)
+		rc = cairn_yaml_load(out, NULL, b.ptr ? b.ptr : "", b.len, path, &o);
+	cairn_buf_dispose(&b);
+	return rc;
+}
+
+/* Add every object of the documents: empty ones skipped, Lists flattened. */
+static int add_docs(rset *s, json_t *docs, const char *path)
+{
+	size_t i;
+	json_t *d;
+
+	json_array_foreach(docs, i, d)
+	{
+		int rc = 0;
+		json_t *items = json_object_get(d, "items");
+		const char *kind = res_str(d, "kind", NULL);
+		if (json_is_null(d))
+			continue;
+		if (!json_is_object(d))
+			return cairn_error_set(CAIRN_EINVAL, "document %zu is not a map, in %s",
+			                       i + 1, path);
+		if (kind && strcmp(kind, "List") == 0 && json_is_array(items)) {
+			size_t j;
+			json_t *e;
+			json_array_foreach(items, j, e)
+			{
+				if (rc == 0)
+					rc = rset_add(s, e, path);
+			}
+		} else {
+			rc = rset_add(s, d, path);
+		}
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+static int build(rset *out, struct kctx *k, const char *dir);
+
+static int load_resource(rset *acc, struct kctx *k, const char *dir, const char *rel,
+                         const char *kfile)
+{
+	rset sub = {0};
+	char *p = NULL;
+	cairn_tree_kind kind;
+	uint64_t size;
+	json_t *docs = NULL;
+	int rc;
+
+	if (strstr(rel, "://") || strncmp(rel, "github.com/", 11) == 0 ||
+	    strncmp(rel, "git@", 4) == 0) {
+		rc = cairn_error_set(CAIRN_EUNSUPPORTED,
+		                     "remote resource '%s' is not supported, in %s", rel, kfile);
+		goto out;
+	}
+	rc = join(&p, dir, rel, kfile);
+	if (rc < 0)
+		goto out;
+	rc = cairn_tree_stat(k->t, &kind, &size, p);
+	if (rc < 0) {
+		cairn_error_prefix("resource '%s' of %s", rel, kfile);
+		goto out;
+	}
+	if (kind == CAIRN_TREE_DIR) {
+		rc = build(&sub, k, p);
+	} else {
+		rc = load_docs(&docs, k->t, p, CAIRN_YAML_KUSTOMIZE);
+		if (rc == 0)
+			rc = add_docs(&sub, docs, p);
+	}
+	if (rc == 0)
+		rc = rset_append(acc, &sub, kfile);
+out:
+	json_decref(docs);
+	rset_dispose(&sub);
+	free(p);
+	return rc;
+}
+
+static int check_fields(const json_t *kz, const char *file)
+{
+	const char *key, *kind = res_str(kz, "kind", NULL);
+	json_t *v;
+
+	if (kind != NULL && strcmp(kind, "Kustomization") != 0)
+		return cairn_error_set(CAIRN_EUNSUPPORTED, "kind '%s' is not supported, in %s",
+		                       kind, file);
+	json_object_foreach((json_t *)kz, key, v)
+	{
+		size_t i, n = sizeof(supported_fields) / sizeof(supported_fields[0]);
+		for (i = 0; i < n; i++)
+			if (strcmp(key, supported_fields[i]) == 0)
+				break;
+		if (i == n)
+			return cairn_error_set(CAIRN_EUNSUPPORTED,
+			                       "kustomization field '%s' is not supported by the "
+			                       "native renderer, in %s",
+			                       key, file);
+	}
+	return 0;
+}
+
+static int str_field(const char **out, const json_t *kz, const char *key, const char *file)
+{
+	json_t *v = json_object_get(kz, key);
+
+	*out = NULL;
+	if (v == NULL || json_is_null(v))
+		return 0;
+	if (!json_is_string(v))
+		return cairn_error_set(CAIRN_EINVAL, "'%s' is not a string, in %s", key, file);
+	*out = json_string_value(v);
+	return 0;
+}
+
+/* Run the transformers of one kustomization, in kustomize's order. */
+static int transform(rset *s, const json_t *kz, const char *file)
+{
+	const char *ns, *pre, *suf;
+	json_t *v;
+	int rc;
+
+	if ((rc = str_field(&ns, kz, "namespace", file)) < 0 ||
+	    (rc = str_field(&pre, kz, "namePrefix", file)) < 0 ||
+	    (rc = str_field(&suf, kz, "nameSuffix", file)) < 0)
+		return rc;
+	if (ns && ns[0] && (rc = tf_namespace(s, ns, file)) < 0)
+		return rc;
+	if (((pre && pre[0]) || (suf && suf[0])) &&
+	    (rc = tf_prefix_suffix(s, pre ? pre : "", suf ? suf : "")) < 0)
+		return rc;
+	if ((v = json_object_get(kz, "commonLabels")) && !json_is_null(v) &&
+	    (rc = tf_labels(s, v, 1, 1, file)) < 0)
+		return rc;
+	if ((v = json_object_get(kz, "commonAnnotations")) && !json_is_null(v) &&
+	    (rc = tf_annotations(s, v, file)) < 0)
+		return rc;
+	if ((v = json_object_get(kz, "replicas")) && !json_is_null(v) &&
+	    (rc = tf_replicas(s, v, file)) < 0)
+		return rc;
+	if ((v = json_object_get(kz, "images")) && !json_is_null(v) &&
+	    (rc = tf_images(s, v, file)) < 0)
+		return rc;
+	return 0;
+}
+
+/* Render the kustomization of `dir` into `out` (no name fix-up, no sort). */
+static int build(rset *out, struct kctx *k, const char *dir)
+{
+	json_t *docs = NULL, *kz, *res;
+	char *file = NULL;
+	rset acc = {0};
+	size_t i;
+	int rc, which;
+
+	for (i = 0; i < k->depth; i++)
+		if (strcmp(k->stack[i], dir) == 0)
+			return cairn_error_set(CAIRN_EINVAL, "cycle of kustomizations through '%s'",
+			                       dir[0] ? dir : ".");
+	if (k->depth == CAIRN_RENDER_DEPTH_MAX)
+		return cairn_error_set(CAIRN_ELIMIT, "kustomizations nested deeper than %d",
+		                       CAIRN_RENDER_DEPTH_MAX);
+	which = cairn_render_is_kustomization(k->t, dir);
+	if (which <= 0)
+		return which < 0 ? which
+		                 : cairn_error_set(CAIRN_ENOTFOUND,
+		                                   "no kustomization file in directory '%s'",
+		                                   dir[0] ? dir : ".");
+	k->stack[k->depth++] = dir;
+	rc = join(&file, dir, kust_names[which - 1], dir);
+	if (rc == 0)
+		rc = load_docs(&docs, k->t, file, CAIRN_YAML_KUSTOMIZE);
+	if (rc < 0)
+		goto out;
+	kz = json_array_get(docs, 0);
+	if (json_array_size(docs) != 1 || !json_is_object(kz)) {
+		rc = cairn_error_set(CAIRN_EINVAL, "a kustomization must be one map, in %s", file);
+		goto out;
+	}
+	if ((rc = check_fields(kz, file)) < 0)
+		goto out;
+	res = json_object_get(kz, "resources");
+	if (res != NULL && !json_is_null(res) && !json_is_array(res)) {
+		rc = cairn_error_set(CAIRN_EINVAL, "'resources' is not a list, in %s", file);
+		goto out;
+	}
+	for (i = 0; rc == 0 && i < json_array_size(res); i++) {
+		const char *rel = json_string_value(json_array_get(res, i));
+		if (rel == NULL)
+			rc = cairn_error_set(CAIRN_EINVAL, "resources[%zu] is not a string, in %s",
+			                     i, file);
+		else
+			rc = load_resource(&acc, k, dir, rel, file);
+	}
+	if (rc == 0)
+		rc = transform(&acc, kz, file);
+	if (rc == 0) {
+		*out = acc;
+		acc = (rset){0};
+	}
+out:
+	k->depth--;
+	rset_dispose(&acc);
+	json_decref(docs);
+	free(file);
+	return rc;
+}
+
+int cairn_render_kustomize(json_t **out, cairn_tree *t, const char *dir)
+{
+	struct kctx k = {t, {0}, 0};
+	rset s = {0};
+	json_t *arr = NULL;
+	char *clean = NULL;
+	int rc = cairn_path_clean(&clean, dir && dir[0] ? dir : ".");
+
+	if (rc < 0)
+		return rc;
+	if (strcmp(clean, ".") == 0)
+		clean[0] = '\0';
+	rc = build(&s, &k, clean);
+	if (rc == 0)
+		rc = tf_namerefs(&s);
+	if (rc < 0)
+		goto out;
+	sort_legacy(&s);
+	arr = json_array();
+	for (size_t i = 0; arr && i < s.n; i++)
+		if (json_array_append(arr, s.v[i].obj) < 0) {
+			json_decref(arr);
+			arr = NULL;
+		}
+	if (arr == NULL) {
+		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		goto out;
+	}
+	*out = arr;
+out:
+	rset_dispose(&s);
+	free(clean);
+	return rc;
+}
+
+int cairn_render_directory(json_t **out, cairn_tree *t, const char *dir, int recursive)
+{
+	cairn_tree_list l = {0};
+	rset s = {0};
+	json_t *arr = NULL;
+	int rc = cairn_tree_list_dir(&l, t, dir ? dir : "", recursive);
+
+	for (size_t i = 0; rc == 0 && i < l.count; i++) {
+		const char *p = l.entries[i].path, *dot = strrchr(p, '.');
+		json_t *docs = NULL;
+		char *full = NULL;
+		cairn_tree_kind kind;
+		uint64_t size;
+		if (dot == NULL ||
+		    (strcmp(dot, ".yaml") && strcmp(dot, ".yml") && strcmp(dot, ".json")))
+			continue;
+		rc = join(&full, dir ? dir : "", p, p);
+		if (rc == 0)
+			rc = cairn_tree_stat(t, &kind, &size, full);
+		if (rc == 0 && kind == CAIRN_TREE_FILE) {
+			rc = load_docs(&docs, t, full, CAIRN_YAML_KUBECTL);
+			if (rc == 0)
+				rc = add_docs(&s, docs, full);
+		}
+		json_decref(docs);
+		free(full);
+	}
+	if (rc == 0 && (arr = json_array()) == NULL)
+		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; rc == 0 && i < s.n; i++)
+		if (json_array_append(arr, s.v[i].obj) < 0)
+			rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	if (rc == 0)
+		*out = json_incref(arr);
+	json_decref(arr);
+	rset_dispose(&s);
+	cairn_tree_list_dispose(&l);
+	return rc;
+}

@@ -1,0 +1,39 @@
+/*
+ * render_private.h - shared between the files of the render module.
+ */
+#ifndef CAIRN_RENDER_PRIVATE_H
+#define CAIRN_RENDER_PRIVATE_H
+
+#include <jansson.h>
+
+/* One resource being rendered: its object and every name it has had
+ * (oldest first), for the name-reference fix-up at the end. */
+typedef struct rres {
+	json_t *obj;
+	json_t *names;
+} rres;
+
+typedef struct rset {
+	rres *v;
+	size_t n, cap;
+} rset;
+
+int rset_add(rset *s, json_t *obj, const char *file);
+int rset_append(rset *dst, rset *src, const char *file);
+void rset_dispose(rset *s);
+const char *res_str(const json_t *obj, const char *a, const char *b);
+void res_group(const json_t *obj, char *out, size_t size);
+int kind_cluster_scoped(const char *kind);
+int walk_fields(json_t *node, const char *path, int create,
+                int (*fn)(json_t *parent, const char *key, void *ud), void *ud);
+
+int tf_namespace(rset *s, const char *ns, const char *file);
+int tf_prefix_suffix(rset *s, const char *prefix, const char *suffix);
+int tf_labels(rset *s, const json_t *labels, int selectors, int templates, const char *file);
+int tf_annotations(rset *s, const json_t *annotations, const char *file);
+int tf_images(rset *s, const json_t *images, const char *file);
+int tf_replicas(rset *s, const json_t *replicas, const char *file);
+int tf_namerefs(rset *s);
+void sort_legacy(rset *s);
+
+#endif

@@ -1,0 +1,11 @@
+/* test_render.c - the render module's Check suite. */
+#include "render_tests.h"
+
+int main(void)
+{
+	Suite *s = suite_create("render");
+
+	render_parity_tests(s);
+	render_refuse_tests(s);
+	return test_run_suite(s);
+}
