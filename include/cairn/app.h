@@ -22,6 +22,8 @@
 #include <stdint.h>
 
 #include "cairn/buf.h"
+#include "cairn/source.h"
+#include "cairn/source_verify.h"
 #include "cairn/util.h"
 
 #ifdef __cplusplus
@@ -352,6 +354,98 @@ void cairn_env_set_free(cairn_env_set *set);
  * undefined environment).
  */
 int cairn_app_set_bind(cairn_app_set *apps, const cairn_env_set *envs);
+
+/* ---- definitions in git repositories --------------------------------------- */
+
+struct cairn_config;
+
+/**
+ * A session over the mirror cache (cairn/source.h) for reading definitions
+ * and generator inputs out of git repositories: each repository URL is
+ * opened (and fetched) once, each (URL, revision) pair resolved and its
+ * tree opened once, so every read of one load sees the same commit.
+ * Opaque; used by one thread at a time.
+ */
+typedef struct cairn_app_git cairn_app_git;
+
+/**
+ * Start a session.
+ * @param state_dir  mirrors go to <state_dir>/repos (copied).
+ * @param cfg        credential references of `repositories[]`, matched by
+ *                   normalised URL; NULL for none. Borrowed: it must outlive
+ *                   the session.
+ * @param no_fetch   1: use the mirrors as they are (no network).
+ * @return 0, CAIRN_EINVAL (no state_dir), CAIRN_ENOMEM.
+ */
+int cairn_app_git_new(cairn_app_git **out, const char *state_dir, const struct cairn_config *cfg,
+                      int no_fetch);
+
+/** Free a session, its mirrors and trees; NULL is fine. */
+void cairn_app_git_free(cairn_app_git *g);
+
+/**
+ * The mirror of `url`, opened and fetched on first use (borrowed: valid
+ * while the session lives). @return 0 or the errors of cairn_source_open()
+ * and cairn_source_fetch().
+ */
+int cairn_app_git_repo(cairn_source_repo **out, cairn_app_git *g, const char *url);
+
+/**
+ * Resolve `revision` (NULL or "" is HEAD) of `url` as Argo CD does
+ * (cairn_source_resolve()); the answer is kept for the session.
+ * @return 0 with `out` set, or the errors of the fetch and the resolution.
+ */
+int cairn_app_git_resolve(char out[CAIRN_SOURCE_OID_HEX_LEN], cairn_app_git *g, const char *url,
+                          const char *revision);
+
+/**
+ * A reader for ApplicationSet git generators over the session's trees:
+ * `list` is the recursive listing of the commit's tree (submodules left
+ * out), `read` a file of it (symlinks followed inside the tree only).
+ * `g` is borrowed.
+ */
+cairn_app_reader cairn_app_reader_git(cairn_app_git *g);
+
+/**
+ * As cairn_app_set_load() for `path` (a file or folder; "" the root) of
+ * repository `url` at `revision`, read from the commit's tree with no
+ * checkout: files ending .yaml, .yml or .json below the folder, hidden
+ * ones skipped, in path order. Messages name files "URL@REVISION:PATH".
+ * @return as cairn_app_set_load(), plus the fetch and resolution errors.
+ */
+int cairn_app_set_load_git(cairn_app_set *set, cairn_app_git *g, const char *url,
+                           const char *revision, const char *path, const cairn_app_load_opts *opts);
+
+/* ---- signed-commit requirements ------------------------------------------- */
+
+/** The decision on deploying one commit of one Application. */
+typedef struct cairn_app_sig_verdict {
+	int required;            /**< some allowed-signers file applies */
+	int allowed;             /**< 1: may be deployed (always 1 when not required) */
+	char required_by[320];   /**< "project 'x'", "configuration 'f'" or "application 'a'" */
+	char signers_file[4096]; /**< the allowed-signers file that decided */
+	cairn_sig_result result; /**< the check that decided (zeroed when not required) */
+} cairn_app_sig_verdict;
+
+/**
+ * Decide whether `commit` of the mirror `repo` may be deployed for `app`.
+ * The requirements: the project's `cairn.dev/allowed-signers` annotation,
+ * else cairn.yaml's `allowedSigners`; and, in addition, the Application's
+ * own `cairn.dev/allowed-signers` annotation. Every one that applies must
+ * verify the commit (cairn_source_verify_commit()); the first refusal
+ * decides, with its status and reason in `result`. Relative annotation
+ * paths are taken from the directory of the defining file, and refused
+ * for definitions read from a repository.
+ * @param proj  the Application's project (NULL: none), @param cfg NULL or the configuration.
+ * @param commit 40 hex digits, resolved in `repo`.
+ * @return 0 with `out` filled (allowed or refused), or an error when the
+ * check could not be made (unreadable allowed-signers file, unknown
+ * commit): the caller must treat that as refused too.
+ * Thread-safe for distinct `repo` handles.
+ */
+int cairn_app_verify_revision(cairn_app_sig_verdict *out, const cairn_app *app,
+                              const cairn_app_project *proj, const struct cairn_config *cfg,
+                              cairn_source_repo *repo, const char *commit);
 
 #ifdef __cplusplus
 }

@@ -1,7 +1,12 @@
 /*
  * cmd_app.c - `cairn app list` and `cairn app get NAME`: the Applications
  * Cairn would manage, ApplicationSets shown as the Applications they
- * generate, each with its environment and app group.
+ * generate, each with its environment and app group. Definitions named by
+ * cairn.yaml `apps[]` entries with a repoURL, and the repositories of
+ * ApplicationSet git generators, are read from the mirror cache (this
+ * command runs in cairn-git). `app get NAME --verify-revision` fetches the
+ * Application's sources, resolves targetRevision and applies the project's
+ * signed-commit requirement.
  */
 #include <getopt.h>
 #include <sys/stat.h>
@@ -21,9 +26,21 @@ struct app_args {
 	size_t app_count;
 	const char *environments;
 	const char *repo_root;
+	const char *state_dir;
 	const char *output; /* NULL, json, yaml, wide */
 	const char *name;
 	int get;
+	int verify;
+	int no_fetch;
+};
+
+/* Everything one command loaded; the configuration outlives the git session. */
+struct app_ctx {
+	cairn_config cfg;
+	char *state_dir;
+	cairn_app_git *git;
+	cairn_app_set *set;
+	cairn_env_set *envs;
 };
 
 static void app_usage(FILE *out)
@@ -38,8 +55,13 @@ static void app_usage(FILE *out)
 	             "                       ApplicationSet YAML (repeatable; overrides --config)\n"
 	             "  --environments PATH  Environment definitions (file or folder)\n"
 	             "  --repo-root DIR      serve git generators' repositories from DIR\n"
+	             "                       (default: fetch them into the mirror cache)\n"
+	             "  --verify-revision    (get) fetch each source, resolve targetRevision and\n"
+	             "                       check the signed-commit requirement of the project\n"
+	             "                       and application; exit 1 when refused\n"
+	             "  --no-fetch           use the mirrors as they are\n"
 	             "  -o, --output FORMAT  json, yaml or wide (default: a table / a summary)\n"
-	             "  --state-dir DIR      the state directory (accepted for every command)\n"
+	             "  --state-dir DIR      state directory holding the mirrors\n"
 	             "  -h, --help           show this help\n\n"
 	             "Fields Cairn does not implement are printed once each on stderr as\n"
 	             "'ignored: <field path>'.\n");
@@ -54,6 +76,8 @@ static int parse_args(struct app_args *a, int argc, char **argv)
 	        {"repo-root", required_argument, NULL, 'r'},
 	        {"output", required_argument, NULL, 'o'},
 	        {"state-dir", required_argument, NULL, 's'},
+	        {"verify-revision", no_argument, NULL, 'V'},
+	        {"no-fetch", no_argument, NULL, 'N'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -93,6 +117,13 @@ static int parse_args(struct app_args *a, int argc, char **argv)
 			a->repo_root = optarg;
 			break;
 		case 's':
+			a->state_dir = optarg;
+			break;
+		case 'V':
+			a->verify = 1;
+			break;
+		case 'N':
+			a->no_fetch = 1;
 			break;
 		case 'o':
 			if (strcmp(optarg, "json") && strcmp(optarg, "yaml") &&
@@ -123,6 +154,9 @@ static int parse_args(struct app_args *a, int argc, char **argv)
 			return -1;
 		}
 		a->name = argv[optind];
+	} else if (a->verify) {
+		fprintf(stderr, "cairn app list: --verify-revision needs 'get NAME'\n");
+		return -1;
 	} else if (optind != argc) {
 		fprintf(stderr, "cairn app list: unexpected argument '%s'\n", argv[optind]);
 		return -1;
@@ -135,58 +169,101 @@ static int parse_args(struct app_args *a, int argc, char **argv)
 	return 0;
 }
 
-/* Load everything the arguments name: apps, projects, environments, binding. */
-static int load_all(cairn_app_set **out_apps, cairn_env_set **out_envs, const struct app_args *a)
+/*
+ * The state directory: --state-dir, else $CAIRN_STATE_DIR, else cairn.yaml's
+ * stateDir, else cairn_audit_state_dir()'s default.
+ */
+static int state_dir(struct app_ctx *c, const struct app_args *a)
 {
-	cairn_config cfg;
+	const char *flag = a->state_dir, *env = getenv("CAIRN_STATE_DIR");
+
+	if (!flag && !(env && *env) && c->cfg.audit.state_dir && *c->cfg.audit.state_dir)
+		flag = c->cfg.audit.state_dir;
+	return cairn_audit_state_dir(&c->state_dir, flag);
+}
+
+/* Load everything the arguments name: apps, projects, environments, binding. */
+static int load_all(struct app_ctx *c, const struct app_args *a)
+{
 	cairn_app_load_opts opts = CAIRN_APP_LOAD_OPTS_INIT;
 	cairn_app_reader reader;
-	cairn_app_set *set = NULL;
-	cairn_env_set *envs = NULL;
 	const char *env_path = a->environments;
 	struct stat st;
 	int rc;
 
-	memset(&cfg, 0, sizeof(cfg));
-	if (a->repo_root) {
-		reader = cairn_app_reader_dir(a->repo_root);
-		opts.reader = &reader;
-	}
-	if ((rc = cairn_app_set_new(&set)) < 0)
-		goto out;
-	if (a->app_count == 0 && (rc = cairn_config_load(&cfg, a->config)) < 0)
-		goto out;
+	if ((rc = cairn_app_set_new(&c->set)) < 0)
+		return rc;
+	if (a->app_count == 0 && (rc = cairn_config_load(&c->cfg, a->config)) < 0)
+		return rc;
+	if ((rc = state_dir(c, a)) < 0 ||
+	    (rc = cairn_app_git_new(&c->git, c->state_dir, &c->cfg, a->no_fetch)) < 0)
+		return rc;
+	reader = a->repo_root ? cairn_app_reader_dir(a->repo_root) : cairn_app_reader_git(c->git);
+	opts.reader = &reader;
 	for (size_t i = 0; i < a->app_count; i++)
-		if ((rc = cairn_app_set_load(set, a->apps[i], &opts)) < 0)
-			goto out;
-	for (size_t i = 0; a->app_count == 0 && i < cfg.apps_count; i++) {
-		if (cfg.apps[i].repo_url != NULL) {
-			rc = cairn_error_set(CAIRN_EUNSUPPORTED,
-			                     "apps[%zu]: definitions in a repository ('%s') are "
-			                     "read by the daemon; give --apps for a local copy",
-			                     i, cfg.apps[i].repo_url);
-			goto out;
-		}
-		if ((rc = cairn_app_set_load(set, cfg.apps[i].path, &opts)) < 0)
-			goto out;
+		if ((rc = cairn_app_set_load(c->set, a->apps[i], &opts)) < 0)
+			return rc;
+	for (size_t i = 0; a->app_count == 0 && i < c->cfg.apps_count; i++) {
+		const cairn_config_apps *x = &c->cfg.apps[i];
+
+		rc = x->repo_url ? cairn_app_set_load_git(c->set, c->git, x->repo_url, x->revision,
+		                                          x->path, &opts)
+		                 : cairn_app_set_load(c->set, x->path, &opts);
+		if (rc < 0)
+			return rc;
 	}
-	if ((rc = cairn_app_set_check(set)) < 0)
-		goto out;
-	if (env_path == NULL && cfg.environments_dir && stat(cfg.environments_dir, &st) == 0)
-		env_path = cfg.environments_dir;
-	if (env_path && (rc = cairn_env_set_load(&envs, env_path)) < 0)
-		goto out;
-	if ((rc = cairn_app_set_bind(set, envs)) < 0)
-		goto out;
-	*out_apps = set;
-	*out_envs = envs;
-	set = NULL;
-	envs = NULL;
-out:
-	cairn_config_dispose(&cfg);
-	cairn_app_set_free(set);
-	cairn_env_set_free(envs);
-	return rc;
+	if ((rc = cairn_app_set_check(c->set)) < 0)
+		return rc;
+	if (env_path == NULL && c->cfg.environments_dir && stat(c->cfg.environments_dir, &st) == 0)
+		env_path = c->cfg.environments_dir;
+	if (env_path && (rc = cairn_env_set_load(&c->envs, env_path)) < 0)
+		return rc;
+	return cairn_app_set_bind(c->set, c->envs);
+}
+
+/*
+ * `get NAME --verify-revision`: every git source of the Application is
+ * fetched, its targetRevision resolved, and the commit checked against the
+ * signed-commit requirement. Prints one verdict line per source. Returns
+ * 1 when every source may be deployed, 0 when one is refused, or a
+ * negative error when a check could not be made.
+ */
+static int verify_sources(struct app_ctx *c, const cairn_app *x)
+{
+	const cairn_app_project *p = cairn_app_set_project(c->set, x->project);
+	int all = 1, rc;
+
+	for (size_t i = 0; i < x->source_count; i++) {
+		const cairn_app_source *s = &x->sources[i];
+		char id[CAIRN_SOURCE_OID_HEX_LEN], url[CAIRN_SOURCE_URL_MAX];
+		cairn_source_repo *repo;
+		cairn_app_sig_verdict v;
+
+		if (s->chart != NULL)
+			continue; /* a helm chart repository, not git */
+		cairn_source_url_redact(url, sizeof(url), s->repo_url);
+		if ((rc = cairn_app_git_resolve(id, c->git, s->repo_url, s->target_revision)) < 0 ||
+		    (rc = cairn_app_git_repo(&repo, c->git, s->repo_url)) < 0 ||
+		    (rc = cairn_app_verify_revision(&v, x, p, &c->cfg, repo, id)) < 0)
+			return cairn_error_prefix("source '%s' at '%s'", url, s->target_revision);
+		if (!v.required) {
+			printf("Revision:     %s @ %s = %s: no signature required\n", url,
+			       s->target_revision, id);
+			continue;
+		}
+		printf("Revision:     %s @ %s = %s: %s (required by %s): %s: %s\n", url,
+		       s->target_revision, id, v.allowed ? "allowed" : "refused", v.required_by,
+		       cairn_sig_status_name(v.result.status), v.result.reason);
+		if (!v.allowed) {
+			fprintf(stderr,
+			        "cairn app get: refused: commit %s of '%s' for application '%s': "
+			        "%s: %s\n",
+			        id, url, x->name, cairn_sig_status_name(v.result.status),
+			        v.result.reason);
+			all = 0;
+		}
+	}
+	return all;
 }
 
 static json_t *app_summary(const cairn_app *x)
@@ -261,19 +338,21 @@ static void print_summary(const cairn_app *x)
 int cmd_app(int argc, char **argv)
 {
 	struct app_args a;
-	cairn_app_set *set = NULL;
-	cairn_env_set *envs = NULL;
+	struct app_ctx c;
+	cairn_app_set *set;
 	json_t *out = NULL;
 	int rc, status = CLI_EXIT_FAIL;
 
 	memset(&a, 0, sizeof(a));
+	memset(&c, 0, sizeof(c));
 	rc = parse_args(&a, argc, argv);
 	if (rc < 0)
 		return rc == -2 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-	if (load_all(&set, &envs, &a) < 0) {
+	if (load_all(&c, &a) < 0) {
 		cli_print_error("app");
 		goto out;
 	}
+	set = c.set;
 	for (size_t i = 0; i < cairn_app_set_notice_count(set); i++)
 		fprintf(stderr, "cairn: %s\n", cairn_app_set_notice(set, i));
 	if (a.get) {
@@ -288,6 +367,11 @@ int cmd_app(int argc, char **argv)
 		                 ? print_doc(x->manifest, 1) < 0
 		                 : (out = app_summary(x)) == NULL || print_doc(out, 0) < 0) {
 			cli_print_error("app");
+			goto out;
+		}
+		if (a.verify && (rc = verify_sources(&c, x)) <= 0) {
+			if (rc < 0)
+				cli_print_error("app");
 			goto out;
 		}
 		status = CLI_EXIT_OK;
@@ -318,7 +402,10 @@ int cmd_app(int argc, char **argv)
 	status = CLI_EXIT_OK;
 out:
 	json_decref(out);
-	cairn_app_set_free(set);
-	cairn_env_set_free(envs);
+	cairn_app_set_free(c.set);
+	cairn_env_set_free(c.envs);
+	cairn_app_git_free(c.git);
+	cairn_config_dispose(&c.cfg);
+	free(c.state_dir);
 	return status;
 }

@@ -4,14 +4,17 @@
  * verify-commit` does (include/cairn/source_verify.h, docs/signatures.md).
  *
  * Exit 0 verified, 1 not verified (or could not be checked), 2 usage.
- * Remote URLs need the mirror cache of the source module, which does not
- * exist yet: they are refused with a message saying so.
+ * A local path is opened as it is; a URL (file:// included) is fetched
+ * into the mirror cache under the state directory and REV resolved there
+ * as Argo CD resolves targetRevision (cairn_source_resolve()).
  */
 #include <getopt.h>
 #include <jansson.h>
 #include <sys/stat.h>
 
+#include "cairn/audit.h"
 #include "cairn/error.h"
+#include "cairn/source.h"
 #include "cairn/source_verify.h"
 #include "cli.h"
 
@@ -26,14 +29,18 @@ static void verify_usage(FILE *out)
 	        "at the commit time names the principals; the committer e-mail is not compared.\n"
 	        "\n"
 	        "arguments:\n"
-	        "  URL|PATH                     a local repository (work tree, .git or bare) or\n"
-	        "                               file:// URL\n"
-	        "  REV                          branch, tag, HEAD, commit id, or any git revision\n"
+	        "  URL|PATH                     a local repository (work tree, .git or bare), or\n"
+	        "                               a URL (file://, git://, http(s)://, ssh://)\n"
+	        "                               fetched into the mirror cache first\n"
+	        "  REV                          a local path: any git revision; a URL: branch,\n"
+	        "                               tag, HEAD, commit id or semver constraint, as\n"
+	        "                               Argo CD resolves targetRevision\n"
 	        "\n"
 	        "options:\n"
 	        "  --allowed-signers FILE       allowed signers (ssh-keygen ALLOWED SIGNERS "
 	        "format)\n"
-	        "  --state-dir DIR              accepted for symmetry with other commands\n"
+	        "  --state-dir DIR              state directory holding the mirrors (default\n"
+	        "                               $CAIRN_STATE_DIR, ...)\n"
 	        "  -o, --output text|json       output format (default text)\n"
 	        "  -h, --help                   show this help\n"
 	        "\n"
@@ -42,6 +49,7 @@ static void verify_usage(FILE *out)
 
 struct verify_args {
 	const char *signers;
+	const char *state_dir;
 	int json;
 };
 
@@ -65,6 +73,7 @@ static int parse_args(struct verify_args *a, int argc, char **argv)
 			a->signers = optarg;
 			break;
 		case 's':
+			a->state_dir = optarg;
 			break;
 		case 'o':
 			if (strcmp(optarg, "json") != 0 && strcmp(optarg, "text") != 0) {
@@ -109,13 +118,11 @@ static void put_escaped(FILE *out, const char *s)
 	}
 }
 
-/* The repository path of a local path or file:// URL; NULL for a remote. */
+/* The repository path of a local path; NULL for a URL (file:// included). */
 static const char *local_path(const char *url)
 {
 	struct stat st;
 
-	if (strncmp(url, "file://", 7) == 0)
-		return url + 7;
 	if (stat(url, &st) == 0)
 		return url;
 	if (strstr(url, "://") != NULL || (strchr(url, ':') != NULL && strchr(url, '@') != NULL))
@@ -123,12 +130,40 @@ static const char *local_path(const char *url)
 	return url; /* let libgit2 say it does not exist */
 }
 
+/*
+ * Fetch `url` into its mirror and resolve `rev` there; the commit is then
+ * verified in the mirror. Credentials are not taken here: a repository
+ * that needs them is fetched first with `cairn repo fetch`, whose mirror
+ * this reuses.
+ */
+static int verify_remote(cairn_sig_result *r, const struct verify_args *a, const char *url,
+                         const char *rev, const cairn_allowed_signers *as)
+{
+	cairn_source_opts o = CAIRN_SOURCE_OPTS_INIT;
+	cairn_source_repo *repo = NULL;
+	char id[CAIRN_SOURCE_OID_HEX_LEN];
+	char *state = NULL;
+	int rc;
+
+	if ((rc = cairn_audit_state_dir(&state, a->state_dir)) < 0)
+		return rc;
+	o.state_dir = state;
+	if ((rc = cairn_source_open(&repo, url, &o)) == 0 && (rc = cairn_source_fetch(repo)) == 0 &&
+	    (rc = cairn_source_resolve(id, repo, rev)) == 0)
+		rc = cairn_source_verify_commit_path(r, cairn_source_repo_path(repo), id, as);
+	cairn_source_repo_free(repo);
+	free(state);
+	return rc;
+}
+
 static int print_json(const char *url, const char *rev, const cairn_sig_result *r)
 {
 	json_t *j = json_object();
+	char redacted[CAIRN_SOURCE_URL_MAX];
 	char *s;
 
-	json_object_set_new(j, "repository", json_string(url));
+	cairn_source_url_redact(redacted, sizeof(redacted), url);
+	json_object_set_new(j, "repository", json_string(redacted));
 	json_object_set_new(j, "revision", json_string(rev));
 	json_object_set_new(j, "commit", json_string(r->commit_id));
 	json_object_set_new(j, "verified", json_boolean(r->status == CAIRN_SIG_VERIFIED));
@@ -166,7 +201,7 @@ static void print_text(const cairn_sig_result *r)
 
 int cmd_verify_commit(int argc, char **argv)
 {
-	struct verify_args a = {NULL, 0};
+	struct verify_args a = {NULL, NULL, 0};
 	cairn_allowed_signers *as = NULL;
 	cairn_sig_result r;
 	const char *path;
@@ -184,19 +219,12 @@ int cmd_verify_commit(int argc, char **argv)
 		return CLI_EXIT_USAGE;
 	}
 	path = local_path(argv[first]);
-	if (path == NULL) {
-		fprintf(stderr,
-		        "cairn verify-commit: '%s' is a remote URL: fetching arrives with the "
-		        "source "
-		        "module's mirror cache; clone it and give the local path for now\n",
-		        argv[first]);
-		return CLI_EXIT_FAIL;
-	}
 	if (cairn_allowed_signers_load(&as, a.signers) < 0) {
 		cli_print_error("verify-commit");
 		goto out;
 	}
-	if (cairn_source_verify_commit_path(&r, path, argv[first + 1], as) < 0) {
+	if ((path ? cairn_source_verify_commit_path(&r, path, argv[first + 1], as)
+	          : verify_remote(&r, &a, argv[first], argv[first + 1], as)) < 0) {
 		cli_print_error("verify-commit");
 		goto out;
 	}

@@ -24,9 +24,9 @@ assert a["shop-dev"]["group"]=="shop" and a["shop-dev"]["generator"]=="shop"
 '
 "$CAIRN" app list --apps "$DATA/appset-git.yaml" --repo-root "$DATA/repo" > git.out 2>&1
 check "git generator with --repo-root" grep -q '^web-app ' git.out
-"$CAIRN" app list --apps "$DATA/appset-git.yaml" > nogit.out 2>&1
-check "git generator without repository access fails (1)" [ $? = 1 ]
-check "and says why" grep -q "needs repository access" nogit.out
+"$CAIRN" app list --apps "$DATA/appset-git.yaml" --no-fetch --state-dir "$TMP/st0" > nogit.out 2>&1
+check "git generator with an empty mirror and --no-fetch fails (1)" [ $? = 1 ]
+check "and says why" grep -q "applicationset 'platform': revision 'HEAD' not found in 'https://git.example.com/platform.git'" nogit.out
 
 # get: summary, yaml (round trip through the loader), json
 "$CAIRN" app get kustomize-guestbook --apps "$DATA" --repo-root "$DATA/repo" > get.out 2>/dev/null

@@ -188,12 +188,64 @@ out=$("$CAIRN" verify-commit "$R" unsigned --allowed-signers "$AS")
 rc=$?
 check "unsigned: exit 1" [ $rc = 1 ]
 check "unsigned: text names the reason" grep -q "not verified: commit [0-9a-f]\{40\}: unsigned: the commit is not signed" <<<"$out"
-check "file:// URL is a local path" quiet "$CAIRN" verify-commit "file://$R" signed --allowed-signers "$AS"
-"$CAIRN" verify-commit https://example.invalid/r.git main --allowed-signers "$AS" 2>"$TMP/err"
+
+# URLs go through the mirror cache under the state directory, REV resolved
+# as Argo CD resolves targetRevision (a semver constraint over tags too).
+ST="$TMP/state"
+g tag v1.2.0 signed
+g tag v1.3.0 unsigned
+json_field() { python3 -c 'import json,sys; print(json.load(sys.stdin)[sys.argv[1]])' "$1"; }
+out=$("$CAIRN" verify-commit "file://$R" signed --allowed-signers "$AS" --state-dir "$ST" -o json)
 rc=$?
-check "remote URL: exit 1 saying fetching is not there yet" \
-	grep -q "remote URL: fetching arrives with the source module's mirror cache" "$TMP/err"
-check "remote URL exit status 1" [ $rc = 1 ]
+check "file:// URL: signed verifies (exit 0)" [ $rc = 0 ]
+check "file:// URL: the commit is the branch's" [ "$(json_field commit <<<"$out")" = "$(g rev-parse signed)" ]
+check "file:// URL: fetched into a mirror under the state dir" \
+	[ "$(find "$ST/repos" -maxdepth 1 -name '*.git' | wc -l)" = 1 ]
+"$CAIRN" verify-commit "file://$R" unsigned --allowed-signers "$AS" --state-dir "$ST" >"$TMP/out"
+rc=$?
+check "file:// URL: unsigned refused (exit 1)" [ $rc = 1 ]
+check "file:// URL: names the reason" grep -q "not verified: commit $(g rev-parse unsigned): unsigned:" "$TMP/out"
+
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$TMP"' EXIT
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+wait_port() { for _ in $(seq 100); do (echo >/dev/tcp/127.0.0.1/"$1") 2>/dev/null && return 0; sleep 0.05; done; return 1; }
+GP=$(free_port)
+git daemon --listen=127.0.0.1 --port="$GP" --base-path="$TMP" --export-all --reuseaddr "$TMP" \
+	>/dev/null 2>&1 &
+PIDS+=($!)
+if wait_port "$GP"; then
+	U="git://127.0.0.1:$GP/repo"
+	for c in "signed verified 0" "unsigned unsigned 1" "v1.2.0 verified 0" "tampered bad-signature 1" \
+		"rsa key-not-allowed 1"; do
+		set -- $c
+		out=$("$CAIRN" verify-commit "$U" "$1" --allowed-signers "$AS" --state-dir "$ST" -o json \
+			2>"$TMP/err")
+		rc=$?
+		st=$(json_field status <<<"$out" 2>/dev/null)
+		id=$(json_field commit <<<"$out" 2>/dev/null)
+		want=$(git_verdict "$AS" "$1")
+		check "git daemon: $1 is $2 (exit $3, git verify-commit $want)" \
+			[ "$st" = "$2" -a "$rc" = "$3" -a "$want" = "$3" -a "$id" = "$(g rev-parse "$1^{commit}")" ]
+	done
+	out=$("$CAIRN" verify-commit "$U" '>=1.0.0 <2.0.0' --allowed-signers "$AS" --state-dir "$ST" -o json)
+	rc=$?
+	check "git daemon: a semver range picks v1.3.0, unsigned (exit 1)" \
+		[ "$rc" = 1 -a "$(json_field commit <<<"$out")" = "$(g rev-parse v1.3.0)" ]
+	out=$("$CAIRN" verify-commit "$U" '1.2.*' --allowed-signers "$AS" --state-dir "$ST" -o json)
+	check "git daemon: '1.2.*' picks v1.2.0, verified (exit 0)" \
+		[ $? = 0 -a "$(json_field commit <<<"$out")" = "$(g rev-parse v1.2.0)" ]
+	check "git daemon: a second mirror next to the file:// one" \
+		[ "$(find "$ST/repos" -maxdepth 1 -name '*.git' | wc -l)" = 2 ]
+else
+	not_ok "git daemon did not start on 127.0.0.1:$GP"
+fi
+NP=$(free_port)
+"$CAIRN" verify-commit "git://127.0.0.1:$NP/repo" main --allowed-signers "$AS" --state-dir "$ST" \
+	>/dev/null 2>"$TMP/err"
+rc=$?
+check "unreachable URL: exit 1" [ $rc = 1 ]
+check "unreachable URL: says so" grep -q "^cairn: verify-commit: .*127.0.0.1:$NP" "$TMP/err"
 "$CAIRN" verify-commit "$R" signed >/dev/null 2>"$TMP/err"
 check "missing --allowed-signers: exit 2" [ $? = 2 ]
 check "missing --allowed-signers: message" grep -q -- "--allowed-signers FILE is required" "$TMP/err"
