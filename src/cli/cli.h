@@ -25,6 +25,7 @@ int cmd_repo(int argc, char **argv);
 int cmd_verify_commit(int argc, char **argv);
 int cmd_app(int argc, char **argv);
 int cmd_env(int argc, char **argv);
+int cmd_kube(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 
 /* Print the thread's last error as "cairn: file:line:col: message". */

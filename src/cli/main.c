@@ -38,6 +38,8 @@ static const cli_command commands[] = {
          GIT_COMMAND(cmd_app)},
         {"env", "environments: list", cmd_env},
         {"render", "render a kustomization or manifest directory (--path)", cmd_render},
+        {"kube", "talk to a cluster: ping, get, apply (server-side), delete",
+         GIT_COMMAND(cmd_kube)},
         {"version", "print the version", cmd_version},
         {"help", "show this help", cmd_help},
 };
