@@ -191,6 +191,32 @@ static size_t http_header(char *p, size_t size, size_t n, void *ud)
 }
 
 /*
+ * The field causes of an Invalid Status ("; spec.x: must be ...") that its
+ * message does not already name, so a person sees every finding.
+ */
+static const char *http_causes(const json_t *st, char *out, size_t size)
+{
+	const char *msg = json_string_value(json_object_get(st, "message"));
+	const json_t *c;
+	size_t i, used = 0;
+
+	out[0] = '\0';
+	json_array_foreach(json_object_get(json_object_get(st, "details"), "causes"), i, c)
+	{
+		const char *f = json_string_value(json_object_get(c, "field"));
+		const char *m = json_string_value(json_object_get(c, "message"));
+		int n;
+
+		if (f == NULL || m == NULL || (msg != NULL && strstr(msg, m) != NULL) ||
+		    used >= size)
+			continue;
+		n = snprintf(out + used, size - used, "; %s: %s", f, m);
+		used += n > 0 ? (size_t)n : 0;
+	}
+	return out;
+}
+
+/*
  * Keep the Status of a failed answer and set the error from it: the API's
  * message when there is one (it names the object), else the HTTP code.
  */
@@ -199,6 +225,7 @@ static int http_fail(cairn_kube_client *c, long code, const cairn_buf *body, con
 {
 	json_t *st = NULL;
 	const char *reason = NULL, *msg = NULL;
+	char causes[512];
 	int err;
 
 	c->status.code = code;
@@ -232,8 +259,9 @@ static int http_fail(cairn_kube_client *c, long code, const cairn_buf *body, con
 		cairn_error_set(err, "%s %s answered a redirect (%ld), which is not followed",
 		                method, path, code);
 	else
-		cairn_error_set(err, "%s %s: %ld %s: %s", method, path, code,
-		                reason != NULL ? reason : "", msg != NULL ? msg : "(no Status)");
+		cairn_error_set(err, "%s %s: %ld %s: %s%s", method, path, code,
+		                reason != NULL ? reason : "", msg != NULL ? msg : "(no Status)",
+		                http_causes(st, causes, sizeof(causes)));
 	json_decref(st);
 	return err;
 }

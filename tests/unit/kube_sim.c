@@ -250,6 +250,47 @@ START_TEST(connection_refused_has_deadline)
 }
 END_TEST
 
+/* A CRD's kind is found once discovery is refreshed on the miss; an object
+ * its schema refuses is Invalid, with the field in the message. */
+START_TEST(crd_discovery_and_invalid)
+{
+	cairn_kube_client *c = sim_client(NULL, NULL);
+	cairn_kube_mapping m;
+	json_t *crd = NULL, *w = NULL, *bad = NULL;
+	static const char crd_json[] =
+	        "{\"apiVersion\":\"apiextensions.k8s.io/v1\",\"kind\":\"CustomResourceDefinition\","
+	        "\"metadata\":{\"name\":\"gadgets.example.com\"},\"spec\":{\"group\":"
+	        "\"example.com\",\"scope\":\"Namespaced\",\"names\":{\"plural\":\"gadgets\","
+	        "\"singular\":\"gadget\",\"kind\":\"Gadget\",\"shortNames\":[\"gd\"]},"
+	        "\"versions\":[{\"name\":\"v1\",\"served\":true,\"storage\":true,\"schema\":"
+	        "{\"openAPIV3Schema\":{\"type\":\"object\",\"properties\":{\"spec\":{\"type\":"
+	        "\"object\",\"properties\":{\"size\":{\"type\":\"integer\"}}}}}}}]}}";
+
+	/* discovery is read before the CRD exists */
+	ck_assert_int_eq(cairn_kube_mapping_find(c, "deploy", &m), 0);
+	crd = json_loads(crd_json, 0, NULL);
+	ck_assert_ptr_nonnull(crd);
+	ck_assert_int_eq(cairn_kube_apply(c, crd, 0, NULL), 0);
+	ck_assert_int_eq(cairn_kube_mapping_find(c, "gd", &m), 0);
+	ck_assert_str_eq(m.kind, "Gadget");
+	ck_assert_str_eq(m.group, "example.com");
+	ck_assert_int_eq(m.namespaced, 1);
+	w = json_pack("{s:s,s:s,s:{s:s},s:{s:i}}", "apiVersion", "example.com/v1", "kind", "Gadget",
+	              "metadata", "name", "g1", "spec", "size", 3);
+	ck_assert_int_eq(cairn_kube_apply(c, w, 0, NULL), 0);
+	bad = json_pack("{s:s,s:s,s:{s:s},s:{s:s}}", "apiVersion", "example.com/v1", "kind",
+	                "Gadget", "metadata", "name", "g2", "spec", "size", "big");
+	ck_assert_int_eq(cairn_kube_apply(c, bad, 0, NULL), CAIRN_EINVAL);
+	ck_assert_int_eq(cairn_kube_last_status(c)->code, 422);
+	ck_assert_str_eq(cairn_kube_last_status(c)->reason, "Invalid");
+	ck_assert_error_contains("spec.size");
+	json_decref(crd);
+	json_decref(w);
+	json_decref(bad);
+	cairn_kube_client_free(c);
+}
+END_TEST
+
 void kube_sim_tests(Suite *s)
 {
 	TCase *tc = tcase_create("sim");
@@ -260,6 +301,7 @@ void kube_sim_tests(Suite *s)
 	tcase_add_test(tc, bad_token_is_unauthorized);
 	tcase_add_test(tc, apply_get_list_delete);
 	tcase_add_test(tc, retries);
+	tcase_add_test(tc, crd_discovery_and_invalid);
 	tcase_add_test(tc, connection_refused_has_deadline);
 	suite_add_tcase(s, tc);
 }
