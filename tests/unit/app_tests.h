@@ -7,5 +7,6 @@
 void app_load_tests(Suite *s);
 void app_rules_tests(Suite *s);
 void app_gen_tests(Suite *s);
+void app_git_tests(Suite *s);
 
 #endif

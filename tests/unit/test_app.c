@@ -9,5 +9,6 @@ int main(void)
 	app_load_tests(s);
 	app_rules_tests(s);
 	app_gen_tests(s);
+	app_git_tests(s);
 	return test_run_suite(s);
 }
