@@ -18,8 +18,8 @@ static const char *const kust_names[] = {"kustomization.yaml", "kustomization.ym
 
 /* Fields the native renderer implements; every other field is refused. */
 static const char *const supported_fields[] = {
-        "apiVersion", "kind",         "resources",         "namespace", "namePrefix",
-        "nameSuffix", "commonLabels", "commonAnnotations", "images",    "replicas",
+        "apiVersion",   "kind",   "resources",         "namespace", "namePrefix", "nameSuffix",
+        "commonLabels", "labels", "commonAnnotations", "images",    "replicas",
 };
 
 struct kctx {
@@ -285,8 +285,11 @@ static int transform(rset *s, const json_t *kz, const char *file)
 	if (((pre && pre[0]) || (suf && suf[0])) &&
 	    (rc = tf_prefix_suffix(s, pre ? pre : "", suf ? suf : "")) < 0)
 		return rc;
+	if ((v = json_object_get(kz, "labels")) && !json_is_null(v) &&
+	    (rc = tf_labels(s, v, file)) < 0)
+		return rc;
 	if ((v = json_object_get(kz, "commonLabels")) && !json_is_null(v) &&
-	    (rc = tf_labels(s, v, 1, 1, file)) < 0)
+	    (rc = tf_common_labels(s, v, file)) < 0)
 		return rc;
 	if ((v = json_object_get(kz, "commonAnnotations")) && !json_is_null(v) &&
 	    (rc = tf_annotations(s, v, file)) < 0)

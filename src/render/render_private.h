@@ -29,7 +29,8 @@ int walk_fields(json_t *node, const char *path, int create,
 
 int tf_namespace(rset *s, const char *ns, const char *file);
 int tf_prefix_suffix(rset *s, const char *prefix, const char *suffix);
-int tf_labels(rset *s, const json_t *labels, int selectors, int templates, const char *file);
+int tf_common_labels(rset *s, const json_t *labels, const char *file);
+int tf_labels(rset *s, const json_t *list, const char *file);
 int tf_annotations(rset *s, const json_t *annotations, const char *file);
 int tf_images(rset *s, const json_t *images, const char *file);
 int tf_replicas(rset *s, const json_t *replicas, const char *file);

@@ -176,8 +176,16 @@ static int put_map(json_t *parent, const char *key, void *ud)
 	return 0;
 }
 
+/* Which default field specs a label transformer writes: metadata only,
+ * plus the pod (and claim) templates, or plus the selectors too. */
+enum spec_mode {
+	SPEC_META,
+	SPEC_TEMPLATES,
+	SPEC_ALL
+};
+
 static int apply_specs(rset *s, const struct fspec *specs, size_t n, const char *meta,
-                       struct map_ctx *c)
+                       enum spec_mode mode, struct map_ctx *c)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		json_t *o = s->v[i].obj;
@@ -188,8 +196,10 @@ static int apply_specs(rset *s, const struct fspec *specs, size_t n, const char 
 		snprintf(path, sizeof(path), "metadata/%s", meta);
 		c->create = 1;
 		rc = walk_fields(o, path, 1, put_map, c);
-		for (size_t j = 0; rc == 0 && j < n; j++) {
+		for (size_t j = 0; rc == 0 && mode != SPEC_META && j < n; j++) {
 			if (kind == NULL || strcmp(kind, specs[j].kind) != 0)
+				continue;
+			if (mode == SPEC_TEMPLATES && strstr(specs[j].path, "elector") != NULL)
 				continue;
 			c->create = specs[j].create;
 			rc = walk_fields(o, specs[j].path, specs[j].create, put_map, c);
@@ -218,19 +228,68 @@ static int check_string_map(const json_t *m, const char *what, const char *file)
 	return 0;
 }
 
-int tf_labels(rset *s, const json_t *labels, int selectors, int templates, const char *file)
+int tf_common_labels(rset *s, const json_t *labels, const char *file)
 {
 	struct map_ctx c = {labels, 1, "commonLabels", file};
 	int rc = check_string_map(labels, "commonLabels", file);
 
-	(void)templates;
 	if (rc < 0)
 		return rc;
-	if (!selectors)
-		return cairn_error_set(CAIRN_EUNSUPPORTED,
-		                       "labels without selectors is not supported");
 	return apply_specs(s, label_specs, sizeof(label_specs) / sizeof(label_specs[0]), "labels",
-	                   &c);
+	                   SPEC_ALL, &c);
+}
+
+/*
+ * The `labels` field: a list of {pairs, includeSelectors, includeTemplates}.
+ * Custom `fields` are not implemented and are refused.
+ */
+int tf_labels(rset *s, const json_t *list, const char *file)
+{
+	size_t i;
+	json_t *e;
+
+	if (!json_is_array(list))
+		return cairn_error_set(CAIRN_EINVAL, "'labels' is not a list, in %s", file);
+	json_array_foreach(list, i, e)
+	{
+		const json_t *pairs = json_object_get(e, "pairs");
+		const json_t *sel = json_object_get(e, "includeSelectors");
+		const json_t *tpl = json_object_get(e, "includeTemplates");
+		struct map_ctx c = {pairs, 1, "labels", file};
+		const char *k;
+		json_t *v;
+		int rc;
+
+		if (!json_is_object(e))
+			return cairn_error_set(CAIRN_EINVAL, "labels[%zu] is not a map, in %s", i,
+			                       file);
+		json_object_foreach(e, k, v)
+		{
+			if (strcmp(k, "pairs") && strcmp(k, "includeSelectors") &&
+			    strcmp(k, "includeTemplates"))
+				return cairn_error_set(CAIRN_EUNSUPPORTED,
+				                       "labels[%zu].%s is not supported, in %s", i,
+				                       k, file);
+		}
+		if ((sel && !json_is_boolean(sel)) || (tpl && !json_is_boolean(tpl)))
+			return cairn_error_set(CAIRN_EINVAL,
+			                       "labels[%zu]: includeSelectors and includeTemplates "
+			                       "must be booleans, in %s",
+			                       i, file);
+		if (pairs == NULL || json_is_null(pairs))
+			continue;
+		rc = check_string_map(pairs, "labels", file);
+		if (rc == 0)
+			rc = apply_specs(s, label_specs,
+			                 sizeof(label_specs) / sizeof(label_specs[0]), "labels",
+			                 json_is_true(sel)   ? SPEC_ALL
+			                 : json_is_true(tpl) ? SPEC_TEMPLATES
+			                                     : SPEC_META,
+			                 &c);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
 }
 
 int tf_annotations(rset *s, const json_t *annotations, const char *file)
@@ -242,7 +301,7 @@ int tf_annotations(rset *s, const json_t *annotations, const char *file)
 		return rc;
 	return apply_specs(s, annotation_specs,
 	                   sizeof(annotation_specs) / sizeof(annotation_specs[0]), "annotations",
-	                   &c);
+	                   SPEC_ALL, &c);
 }
 
 static int set_str(json_t *obj, const char *a, const char *b, const char *val)

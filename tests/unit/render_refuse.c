@@ -156,6 +156,15 @@ START_TEST(image_field_refused)
 }
 END_TEST
 
+START_TEST(label_fields_refused)
+{
+	put("kustomization.yaml", "resources: [cm.yaml]\nlabels:\n- pairs: {a: b}\n  fields:\n"
+	                          "  - path: spec/x\n");
+	expect("", CAIRN_EUNSUPPORTED);
+	ck_assert_error_contains("labels[0].fields");
+}
+END_TEST
+
 START_TEST(bad_values)
 {
 	put("kustomization.yaml", "resources: [cm.yaml]\ncommonLabels: {a: 1}\n");
@@ -183,6 +192,7 @@ void render_refuse_tests(Suite *s)
 	tcase_add_test(tc, missing_kustomization);
 	tcase_add_test(tc, namespace_rbac_refused);
 	tcase_add_test(tc, image_field_refused);
+	tcase_add_test(tc, label_fields_refused);
 	tcase_add_test(tc, bad_values);
 	suite_add_tcase(s, tc);
 }
