@@ -204,6 +204,12 @@ struct ref_ctx {
 	const char *ns;   /* namespace of the referrer */
 };
 
+/* kustomize reads an unset namespace as "default" when matching. */
+static const char *eff_ns(const char *ns)
+{
+	return ns == NULL || ns[0] == '\0' ? "default" : ns;
+}
+
 /*
  * Replace parent[key], a name of a `kind` object as it was before renames,
  * by that object's current name. Among objects that ever had the name, one
@@ -223,7 +229,7 @@ static int fix_ref(json_t *parent, const char *key, void *ud)
 		const char *ns = res_str(r->obj, "metadata", "namespace");
 		if (strcmp(res_str(r->obj, "kind", NULL), c->kind) != 0 || !had_name(r, val))
 			continue;
-		if (!kind_cluster_scoped(c->kind) && strcmp(ns ? ns : "", c->ns) != 0)
+		if (!kind_cluster_scoped(c->kind) && strcmp(eff_ns(ns), eff_ns(c->ns)) != 0)
 			continue;
 		if (hit != NULL && hit != r)
 			return cairn_error_set(CAIRN_EINVAL,
@@ -283,6 +289,68 @@ static int ref_walk(json_t *o, struct ref_ctx *c, const char *kind, const char *
 	return walk_fields(o, path, 0, fix_ref, c);
 }
 
+/*
+ * One subject of an RBAC binding, as `kubectl kustomize` treats it: whatever
+ * its kind, a subject whose name a ServiceAccount of the set has had, and
+ * whose namespace is unset or that account's, takes the account's current
+ * name and (when the account has one) namespace.
+ */
+static int fix_subject(json_t *subj, rset *s)
+{
+	const char *name = res_str(subj, "name", NULL), *sns = res_str(subj, "namespace", NULL);
+	rres *hit = NULL;
+
+	if (name == NULL)
+		return 0;
+	for (size_t i = 0; i < s->n; i++) {
+		rres *r = &s->v[i];
+		const char *ns = res_str(r->obj, "metadata", "namespace");
+		if (strcmp(res_str(r->obj, "kind", NULL), "ServiceAccount") != 0 ||
+		    !had_name(r, name))
+			continue;
+		if (sns != NULL && sns[0] != '\0' && strcmp(eff_ns(sns), eff_ns(ns)) != 0)
+			continue;
+		if (hit != NULL)
+			return cairn_error_set(
+			        CAIRN_EUNSUPPORTED,
+			        "binding subject '%s' matches several ServiceAccounts", name);
+		hit = r;
+	}
+	if (hit == NULL)
+		return 0;
+	if (json_object_set(subj, "name",
+	                    json_object_get(json_object_get(hit->obj, "metadata"), "name")) < 0)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	if (res_str(hit->obj, "metadata", "namespace") != NULL &&
+	    res_str(hit->obj, "metadata", "namespace")[0] != '\0' &&
+	    json_object_set(subj, "namespace",
+	                    json_object_get(json_object_get(hit->obj, "metadata"), "namespace")) <
+	            0)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	return 0;
+}
+
+/* RBAC bindings: roleRef names a Role or ClusterRole (by roleRef.kind); the
+ * subjects name ServiceAccounts (see fix_subject). */
+static int rbac_refs(json_t *o, struct ref_ctx *c)
+{
+	json_t *ref = json_object_get(o, "roleRef"), *subj;
+	const char *rk = res_str(ref, "kind", NULL);
+	size_t i;
+	int rc = 0;
+
+	if (rk != NULL && (strcmp(rk, "Role") == 0 || strcmp(rk, "ClusterRole") == 0)) {
+		c->kind = rk;
+		rc = fix_ref(ref, "name", c);
+	}
+	json_array_foreach(json_object_get(o, "subjects"), i, subj)
+	{
+		if (rc == 0 && json_is_object(subj))
+			rc = fix_subject(subj, c->s);
+	}
+	return rc;
+}
+
 int tf_namerefs(rset *s)
 {
 	for (size_t i = 0; i < s->n; i++) {
@@ -309,6 +377,9 @@ int tf_namerefs(rset *s)
 			if (rc == 0)
 				rc = ref_walk(o, &c, "Secret", "spec/tls/secretName");
 		}
+		if (rc == 0 &&
+		    (strcmp(kind, "RoleBinding") == 0 || strcmp(kind, "ClusterRoleBinding") == 0))
+			rc = rbac_refs(o, &c);
 		if (rc < 0)
 			return rc;
 	}

@@ -30,7 +30,40 @@ static const struct fspec label_specs[] = {
         {"DaemonSet", "spec/template/metadata/labels", 1},
         {"StatefulSet", "spec/selector/matchLabels", 1},
         {"StatefulSet", "spec/template/metadata/labels", 1},
-        {"StatefulSet", "spec/volumeClaimTemplates/metadata/labels", 1},
+        {"StatefulSet", "spec/volumeClaimTemplates[]/metadata/labels", 1},
+        {"Deployment",
+         AFF "podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/"
+             "labelSelector/matchLabels",
+         0},
+        {"Deployment",
+         AFF "podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+         0},
+        {"Deployment",
+         AFF "podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/"
+             "labelSelector/matchLabels",
+         0},
+        {"Deployment",
+         AFF
+         "podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+         0},
+        {"Deployment", "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels", 0},
+        {"StatefulSet",
+         AFF "podAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/"
+             "labelSelector/matchLabels",
+         0},
+        {"StatefulSet",
+         AFF "podAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+         0},
+        {"StatefulSet",
+         AFF "podAntiAffinity/preferredDuringSchedulingIgnoredDuringExecution/podAffinityTerm/"
+             "labelSelector/matchLabels",
+         0},
+        {"StatefulSet",
+         AFF
+         "podAntiAffinity/requiredDuringSchedulingIgnoredDuringExecution/labelSelector/matchLabels",
+         0},
+        {"StatefulSet", "spec/template/spec/topologySpreadConstraints/labelSelector/matchLabels",
+         0},
         {"Job", "spec/selector/matchLabels", 0},
         {"Job", "spec/template/metadata/labels", 1},
         {"CronJob", "spec/jobTemplate/spec/selector/matchLabels", 0},
@@ -112,7 +145,7 @@ int walk_fields(json_t *node, const char *path, int create, leaf_fn fn, void *ud
 		json_t *e;
 		json_array_foreach(node, i, e)
 		{
-			int rc = walk_fields(e, path, 0, fn, ud);
+			int rc = walk_fields(e, path, create, fn, ud);
 			if (rc < 0)
 				return rc;
 		}
@@ -124,6 +157,12 @@ int walk_fields(json_t *node, const char *path, int create, leaf_fn fn, void *ud
 	key[n] = '\0';
 	if (slash == NULL)
 		return fn(node, key, ud);
+	/* "name[]" is a list: walked when present, never created */
+	if (n > 2 && strcmp(key + n - 2, "[]") == 0) {
+		key[n - 2] = '\0';
+		child = json_object_get(node, key);
+		return json_is_array(child) ? walk_fields(child, slash + 1, create, fn, ud) : 0;
+	}
 	child = json_object_get(node, key);
 	if (child == NULL || json_is_null(child)) {
 		if (!create)
