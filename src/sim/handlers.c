@@ -693,6 +693,7 @@ static void store_update(sim_server *srv, const sim_request *rq, const route *r,
 		                 NULL, NULL);
 	else {
 		crd_hook(srv, r, obj, 0);
+		sim_gc_after_update(srv, &k);
 		if (!strcmp(r->sub, "scale")) {
 			json_t *sc = scale_of(obj);
 			put_json(reply, 200, sc);
@@ -898,67 +899,7 @@ out:
 	json_decref(old);
 }
 
-static void orphan_one(sim_server *srv, const char *group, const char *plural, const char *ns,
-                       const char *name, const char *uid);
 static void delete_crd_objects(sim_server *srv, const json_t *crd);
-
-/* Delete one stored object by key object {"group","plural","namespace","name"}
- * and, unless orphaning, its dependents (background garbage collection,
- * done at once). depth bounds cycles of owner references. */
-static void delete_cascade(sim_server *srv, const char *group, const char *plural, const char *ns,
-                           const char *name, int orphan, int depth)
-{
-	sim_key k = {group, plural, ns, name};
-	json_t *obj = NULL, *deps = NULL, *d;
-	const char *uid;
-	size_t i;
-
-	if (depth > 16 || sim_store_delete(srv->store, &k, &obj))
-		return;
-	uid = json_string_value(json_object_get(json_object_get(obj, "metadata"), "uid"));
-	if (uid && sim_store_dependents(srv->store, uid, &deps) == 0) {
-		json_array_foreach(deps, i, d)
-		{
-			const char *dg = json_string_value(json_object_get(d, "group"));
-			const char *dp = json_string_value(json_object_get(d, "plural"));
-			const char *dn = json_string_value(json_object_get(d, "namespace"));
-			const char *dm = json_string_value(json_object_get(d, "name"));
-			if (orphan)
-				orphan_one(srv, dg, dp, dn, dm, uid);
-			else
-				delete_cascade(srv, dg, dp, dn, dm, 0, depth + 1);
-		}
-	}
-	json_decref(deps);
-	json_decref(obj);
-}
-
-/* Drop the owner reference to uid from one dependent (propagationPolicy Orphan). */
-static void orphan_one(sim_server *srv, const char *group, const char *plural, const char *ns,
-                       const char *name, const char *uid)
-{
-	sim_key k = {group, plural, ns, name};
-	json_t *obj = NULL, *refs, *kept, *ref;
-	size_t i;
-
-	if (sim_store_get(srv->store, &k, &obj))
-		return;
-	refs = json_object_get(json_object_get(obj, "metadata"), "ownerReferences");
-	kept = json_array();
-	json_array_foreach(refs, i, ref)
-	{
-		if (strcmp(json_string_value(json_object_get(ref, "uid")) ?: "", uid))
-			json_array_append(kept, ref);
-	}
-	if (json_array_size(kept))
-		json_object_set_new(json_object_get(obj, "metadata"), "ownerReferences", kept);
-	else {
-		json_decref(kept);
-		json_object_del(json_object_get(obj, "metadata"), "ownerReferences");
-	}
-	sim_store_update(srv->store, &k, obj);
-	json_decref(obj);
-}
 
 static const char *propagation(const sim_request *rq)
 {
@@ -1001,20 +942,25 @@ static void delete_namespace(sim_server *srv, const route *r, json_t *ns, sim_ht
 	if (sim_store_namespaced_keys(srv->store, r->name, &keys) == 0) {
 		json_array_foreach(keys, i, d)
 		{
-			delete_cascade(srv, json_string_value(json_object_get(d, "group")),
-			               json_string_value(json_object_get(d, "plural")), r->name,
-			               json_string_value(json_object_get(d, "name")), 0, 0);
+			sim_key dk = {json_string_value(json_object_get(d, "group")),
+			              json_string_value(json_object_get(d, "plural")), r->name,
+			              json_string_value(json_object_get(d, "name"))};
+			sim_gc_remove(srv, &dk);
 		}
 	}
 	json_decref(keys);
 	sim_store_delete(srv->store, &k, NULL);
 }
 
+/* DELETE of one object: a Status when it is gone at once, the object
+ * itself (deletionTimestamp, finalizers) when it waits for finalizers or
+ * for its dependents, as the API server answers. */
 static void do_delete(sim_server *srv, const sim_request *rq, const route *r, sim_http_reply *reply)
 {
 	sim_key k = key_of(r, r->name);
-	json_t *obj = NULL;
+	json_t *obj = NULL, *shown = NULL;
 	const char *pp = propagation(rq);
+	int gone = 0;
 
 	if (sim_store_get(srv->store, &k, &obj)) {
 		not_found(reply, r, r->name);
@@ -1024,11 +970,17 @@ static void do_delete(sim_server *srv, const sim_request *rq, const route *r, si
 		put_json(reply, 200, obj);
 	} else if (!strcmp(r->plural, "namespaces") && !r->group[0]) {
 		delete_namespace(srv, r, obj, reply);
+	} else if (sim_gc_delete(srv, &k, pp, &shown, &gone)) {
+		not_found(reply, r, r->name);
 	} else {
-		delete_cascade(srv, r->group, r->plural, k.ns, r->name, !strcmp(pp, "Orphan"), 0);
-		crd_hook(srv, r, obj, 1);
-		if (!strcmp(r->plural, "customresourcedefinitions"))
+		if (gone && !strcmp(r->plural, "customresourcedefinitions")) {
+			crd_hook(srv, r, obj, 1);
 			delete_crd_objects(srv, obj);
+		}
+		if (!gone || strcmp(pp, "Background")) {
+			put_json(reply, 200, shown ? shown : obj);
+			goto out;
+		}
 		json_t *st = json_pack("{sssss{}sss{sssssssO}}", "kind", "Status", "apiVersion",
 		                       "v1", "metadata", "status", "Success", "details", "name",
 		                       r->name, "group", r->group, "kind", r->plural, "uid",
@@ -1036,6 +988,8 @@ static void do_delete(sim_server *srv, const sim_request *rq, const route *r, si
 		put_json(reply, 200, st);
 		json_decref(st);
 	}
+out:
+	json_decref(shown);
 	json_decref(obj);
 }
 
@@ -1088,9 +1042,9 @@ static void delete_crd_objects(sim_server *srv, const json_t *crd)
 	sim_store_iter(srv->store, group, plural, NULL, NULL, collect_one, &c);
 	json_array_foreach(c.keys, i, d)
 	{
-		delete_cascade(srv, group, plural,
-		               json_string_value(json_object_get(d, "namespace")),
-		               json_string_value(json_object_get(d, "name")), 0, 0);
+		sim_key dk = {group, plural, json_string_value(json_object_get(d, "namespace")),
+		              json_string_value(json_object_get(d, "name"))};
+		sim_gc_remove(srv, &dk);
 	}
 	json_decref(c.keys);
 }
@@ -1151,6 +1105,50 @@ static void do_list(sim_server *srv, const sim_request *rq, const route *r, sim_
 	}
 	put_json(reply, 200, list);
 	json_decref(list);
+	sim_selector_free(sel);
+}
+
+/* DELETE on a collection (deletecollection): every object the label and
+ * field selectors match, each with the request's propagation policy; the
+ * answer lists them as the API server does. */
+static void do_delete_collection(sim_server *srv, const sim_request *rq, const route *r,
+                                 sim_http_reply *reply)
+{
+	struct collect c = {0};
+	sim_selector *sel = NULL;
+	const char *pp = propagation(rq);
+	json_t *deleted = json_array(), *o, *list;
+	char av[200], rvs[24];
+	size_t i;
+
+	if (sim_selector_parse(&sel, sim_query(rq, "labelSelector"),
+	                       sim_query(rq, "fieldSelector"))) {
+		bad_request(reply, cairn_error_last()->message);
+		json_decref(deleted);
+		return;
+	}
+	c.items = json_array();
+	c.sel = sel;
+	sim_store_iter(srv->store, r->group, r->plural, r->res->namespaced ? r->ns : NULL, NULL,
+	               collect_one, &c);
+	json_array_foreach(c.items, i, o)
+	{
+		const char *name =
+		        json_string_value(json_object_get(json_object_get(o, "metadata"), "name"));
+		sim_key k = key_of(r, name ? name : "");
+		json_t *shown = NULL;
+		if (dry_run(rq))
+			json_array_append(deleted, o);
+		else if (sim_gc_delete(srv, &k, pp, &shown, NULL) == 0 && shown)
+			json_array_append_new(deleted, shown);
+	}
+	snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)sim_store_rv(srv->store));
+	list = json_pack("{sssss{ss}so}", "kind", r->res->list_kind, "apiVersion",
+	                 api_version_of(r->res, av, sizeof av), "metadata", "resourceVersion", rvs,
+	                 "items", deleted);
+	put_json(reply, 200, list);
+	json_decref(list);
+	json_decref(c.items);
 	sim_selector_free(sel);
 }
 
@@ -1338,8 +1336,10 @@ int sim_handle(sim_server *srv, const sim_request *rq, sim_http_reply *reply)
 		do_update(srv, rq, &r, reply);
 	else if (!strcmp(m, "PATCH") && r.has_name)
 		do_patch(srv, rq, &r, reply);
-	else if (!strcmp(m, "DELETE") && r.has_name)
+	else if (!strcmp(m, "DELETE") && r.has_name && !r.sub[0])
 		do_delete(srv, rq, &r, reply);
+	else if (!strcmp(m, "DELETE") && !r.has_name && strcmp(r.plural, "namespaces"))
+		do_delete_collection(srv, rq, &r, reply);
 	else {
 		char msg[200];
 		snprintf(msg, sizeof msg,

@@ -26,4 +26,9 @@ int sim_path_is_named(const char *path);
 /* A Status body for an injected fault. */
 void sim_reply_fault(sim_http_reply *reply, int code);
 
+/* Deletion and garbage collection (gc.c); see the comments there. */
+int sim_gc_delete(sim_server *srv, const sim_key *k, const char *policy, json_t **out, int *gone);
+void sim_gc_remove(sim_server *srv, const sim_key *k);
+void sim_gc_after_update(sim_server *srv, const sim_key *k);
+
 #endif

@@ -86,6 +86,8 @@ int sim_store_update(sim_store *st, const sim_key *k, json_t *obj);
 /* Remove and emit DELETED; the removed object (with a fresh resourceVersion)
  * in *out when out != NULL. */
 int sim_store_delete(sim_store *st, const sim_key *k, json_t **out);
+/* The same, the DELETED event carrying `final` (borrowed) as the last state. */
+int sim_store_delete_as(sim_store *st, const sim_key *k, const json_t *final, json_t **out);
 /* Callback over objects of a resource (ns NULL = all namespaces) in
  * (namespace, name) order starting after `after` ("ns/name" or NULL).
  * The callback returns 0 to continue, 1 to stop, <0 for an error. */

@@ -388,7 +388,7 @@ int sim_store_create(sim_store *st, const sim_key *k, json_t *obj)
 		make_uid(uid);
 		json_object_set_new(meta, "uid", json_string(uid));
 	}
-	if (!json_object_get(meta, "creationTimestamp")) {
+	if (!json_is_string(json_object_get(meta, "creationTimestamp"))) {
 		sim_time_now(ts);
 		json_object_set_new(meta, "creationTimestamp", json_string(ts));
 	}
@@ -497,6 +497,16 @@ out:
  */
 int sim_store_delete(sim_store *st, const sim_key *k, json_t **out)
 {
+	return sim_store_delete_as(st, k, NULL, out);
+}
+
+/*
+ * sim_store_delete_as - as sim_store_delete(), but the DELETED event and
+ * *out carry `final` (borrowed; copied) instead of the stored object: an
+ * object whose last finalizer a write removed goes in that state.
+ */
+int sim_store_delete_as(sim_store *st, const sim_key *k, const json_t *final, json_t **out)
+{
 	struct sim_bucket *b;
 	struct sim_entry_obj *e;
 	json_t *obj = NULL;
@@ -512,7 +522,12 @@ int sim_store_delete(sim_store *st, const sim_key *k, json_t **out)
 		goto out;
 	}
 	e = b->v[i];
-	rc = parse_entry(e, &obj);
+	if (final) {
+		obj = json_deep_copy(final);
+		rc = obj ? 0 : cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	} else {
+		rc = parse_entry(e, &obj);
+	}
 	if (rc)
 		goto out;
 	rc = put_entry(st, b, e, obj, SIM_EV_DELETED);

@@ -191,6 +191,100 @@ check "delete answers deleted" has 'deployment.apps "web" deleted'
 k get deployment web
 check "the deleted deployment is gone" sh -c "[ $RC = 1 ] && grep -q 'deployments.apps \"web\" not found' '$OUT'"
 
+# ---- timestamps: metav1.Time is whole seconds on the API server ----
+k create configmap keep --from-literal=a=b
+# whole_seconds TEXT: an RFC 3339 time without a fraction
+whole_seconds() { echo "$1" | grep -Eq '^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z$' || { echo "# got '$1'"; false; }; }
+check "creationTimestamp has whole seconds" \
+	whole_seconds "$(jp cm keep -o jsonpath='{.metadata.creationTimestamp}')"
+check "managedFields time has whole seconds" \
+	whole_seconds "$(jp cm keep --show-managed-fields -o jsonpath='{.metadata.managedFields[0].time}')"
+
+# ---- deletion propagation ----
+# family: an owner ConfigMap and two dependents naming it (label app=fam).
+family() {
+	kubectl create configmap owner >/dev/null &&
+		kubectl label configmap owner app=fam >/dev/null || return 1
+	local uid
+	uid=$(jp cm owner -o jsonpath='{.metadata.uid}')
+	for n in a b; do
+		kubectl apply -f - >/dev/null <<YAML || return 1
+apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: dep-$n
+  labels: {app: fam}
+  ownerReferences:
+  - {apiVersion: v1, kind: ConfigMap, name: owner, uid: $uid, blockOwnerDeletion: true}
+YAML
+	done
+}
+gone() { ! kubectl get cm "$@" -o name 2>/dev/null | grep -q .; }
+
+check "a family of owner and dependents is created" family
+RV=$(kubectl get --raw /api/v1/namespaces/default/configmaps | python3 -c 'import json,sys; print(json.load(sys.stdin)["metadata"]["resourceVersion"])')
+timeout 10 kubectl get --raw "/api/v1/namespaces/default/configmaps?watch=1&resourceVersion=$RV&timeoutSeconds=3" >"$TMP/fgwatch" 2>&1 &
+WPID=$!
+sleep 0.5
+k delete configmap owner --cascade=foreground
+check "delete --cascade=foreground answers deleted" has 'configmap "owner" deleted'
+wait "$WPID"
+check "foreground: the owner is marked first, its dependents go, then the owner" python3 - "$TMP/fgwatch" <<'PY'
+import json, sys
+ev = [json.loads(l) for l in open(sys.argv[1]) if l.strip()]
+seq = [(e["type"], e["object"]["metadata"]["name"]) for e in ev]
+m = ev[0]["object"]["metadata"]
+ok = (seq[0] == ("MODIFIED", "owner") and m.get("finalizers") == ["foregroundDeletion"]
+      and "deletionTimestamp" in m and seq[-1] == ("DELETED", "owner")
+      and ("DELETED", "dep-a") in seq and ("DELETED", "dep-b") in seq)
+if not ok:
+    print("# events:", seq)
+sys.exit(0 if ok else 1)
+PY
+check "foreground: owner and dependents are gone" gone owner dep-a dep-b
+
+family
+kubectl patch configmap dep-a --type=merge -p '{"metadata":{"finalizers":["example.com/hold"]}}' >/dev/null
+k delete configmap owner --cascade=foreground --wait=false
+check "foreground: a dependent held by a finalizer keeps the owner (deletionTimestamp, foregroundDeletion)" \
+	grep -Eq '^[0-9T:Z-]+ \["foregroundDeletion"\]$' <<<"$(jp cm owner -o jsonpath='{.metadata.deletionTimestamp} {.metadata.finalizers}')"
+check "foreground: the free dependent is gone, the held one is terminating" \
+	sh -c "! kubectl get cm dep-b >/dev/null 2>&1 && [ -n \"\$(kubectl get cm dep-a -o jsonpath='{.metadata.deletionTimestamp}')\" ]"
+kubectl patch configmap dep-a --type=json -p '[{"op":"remove","path":"/metadata/finalizers"}]' >/dev/null
+check "foreground: removing the last finalizer lets the dependent and then the owner go" gone owner dep-a
+
+family
+k delete configmap owner --cascade=orphan
+check "delete --cascade=orphan answers deleted" has 'configmap "owner" deleted'
+check "orphan: the dependents stay without their owner reference" \
+	test "$(jp cm dep-a dep-b -o jsonpath='{.items[*].metadata.name}|{.items[*].metadata.ownerReferences}')" = 'dep-a dep-b|'
+check "orphan: the owner is gone" gone owner
+kubectl delete configmap dep-a dep-b >/dev/null
+
+family
+k delete configmap owner --cascade=background
+check "delete --cascade=background answers deleted" has 'configmap "owner" deleted'
+check "background: the dependents are collected" gone owner dep-a dep-b
+
+family
+k delete configmap -l app=fam
+check "delete -l deletes the labelled objects" has 'configmap "dep-b" deleted'
+kept() { gone owner dep-a dep-b && kubectl get cm keep >/dev/null; }
+check "delete -l leaves the others" kept
+
+family
+k delete --raw '/api/v1/namespaces/default/configmaps?labelSelector=app%3Dfam'
+check "deletecollection answers the list of deleted objects" python3 - "$OUT" <<'PY'
+import json, sys
+l = json.load(open(sys.argv[1]))
+names = sorted(i["metadata"]["name"] for i in l["items"])
+ok = l["kind"] == "ConfigMapList" and names == ["dep-a", "dep-b", "owner"]
+if not ok:
+    print("# got:", l.get("kind"), names)
+sys.exit(0 if ok else 1)
+PY
+check "deletecollection removed only the selected objects" kept
+
 kill "$SIMPID"
 wait "$SIMPID" 2>/dev/null
 SIMPID=

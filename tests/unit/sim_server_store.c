@@ -378,6 +378,14 @@ START_TEST(timestamps_are_whole_seconds)
 	ck_assert_msg(is_whole_second_time(meta_str(o, "creationTimestamp")),
 	              "creationTimestamp '%s'", meta_str(o, "creationTimestamp"));
 	json_decref(o);
+	/* kubectl create sends "creationTimestamp": null; the server stamps it. */
+	k.name = "n";
+	o = cm("n", "1");
+	json_object_set_new(json_object_get(o, "metadata"), "creationTimestamp", json_null());
+	ck_assert_int_eq(sim_store_create(st, &k, o), 0);
+	ck_assert_msg(is_whole_second_time(meta_str(o, "creationTimestamp")),
+	              "creationTimestamp after null '%s'", meta_str(o, "creationTimestamp"));
+	json_decref(o);
 	sim_store_free(st);
 }
 END_TEST
