@@ -18,8 +18,8 @@ static const char *const kust_names[] = {"kustomization.yaml", "kustomization.ym
 
 /* Fields the native renderer implements; every other field is refused. */
 static const char *const supported_fields[] = {
-        "apiVersion",   "kind",   "resources",         "namespace", "namePrefix", "nameSuffix",
-        "commonLabels", "labels", "commonAnnotations", "images",    "replicas",
+        "apiVersion", "kind",         "bases",  "resources",         "namespace", "namePrefix",
+        "nameSuffix", "commonLabels", "labels", "commonAnnotations", "images",    "replicas",
 };
 
 struct kctx {
@@ -338,18 +338,23 @@ static int build(rset *out, struct kctx *k, const char *dir)
 	}
 	if ((rc = check_fields(kz, file)) < 0)
 		goto out;
-	res = json_object_get(kz, "resources");
-	if (res != NULL && !json_is_null(res) && !json_is_array(res)) {
-		rc = cairn_error_set(CAIRN_EINVAL, "'resources' is not a list, in %s", file);
-		goto out;
-	}
-	for (i = 0; rc == 0 && i < json_array_size(res); i++) {
-		const char *rel = json_string_value(json_array_get(res, i));
-		if (rel == NULL)
-			rc = cairn_error_set(CAIRN_EINVAL, "resources[%zu] is not a string, in %s",
-			                     i, file);
-		else
-			rc = load_resource(&acc, k, dir, rel, file);
+	/* legacy `bases` are loaded after `resources`, as kustomize v5 does */
+	for (int f = 0; rc == 0 && f < 2; f++) {
+		const char *field = f == 0 ? "resources" : "bases";
+		res = json_object_get(kz, field);
+		if (res != NULL && !json_is_null(res) && !json_is_array(res)) {
+			rc = cairn_error_set(CAIRN_EINVAL, "'%s' is not a list, in %s", field,
+			                     file);
+			goto out;
+		}
+		for (i = 0; rc == 0 && i < json_array_size(res); i++) {
+			const char *rel = json_string_value(json_array_get(res, i));
+			if (rel == NULL)
+				rc = cairn_error_set(CAIRN_EINVAL, "%s[%zu] is not a string, in %s",
+				                     field, i, file);
+			else
+				rc = load_resource(&acc, k, dir, rel, file);
+		}
 	}
 	if (rc == 0)
 		rc = transform(&acc, kz, file);
