@@ -399,7 +399,8 @@ static void add_causes(sim_http_reply *reply, json_t *causes)
 }
 
 /* Validate, default and type-check an object before it is stored. */
-static int prepare(sim_server *srv, const route *r, json_t *obj, sim_http_reply *reply)
+static int prepare(sim_server *srv, const sim_request *rq, const route *r, json_t *obj,
+                   sim_http_reply *reply)
 {
 	json_t *meta = json_object_get(obj, "metadata");
 	const char *name = json_string_value(json_object_get(meta, "name"));
@@ -423,6 +424,8 @@ static int prepare(sim_server *srv, const route *r, json_t *obj, sim_http_reply 
 		invalid(reply, r, r->res->kind, name, why);
 		return -1;
 	}
+	if (sim_field_validation(srv, r->res, sim_query(rq, "fieldValidation"), obj, reply))
+		return -1;
 	sim_default(obj);
 	if (r->res->schema) {
 		json_t *causes = json_array();
@@ -540,7 +543,7 @@ static void do_create(sim_server *srv, const sim_request *rq, const route *r, si
 		goto out;
 	meta = json_object_get(obj, "metadata");
 	gen_name(meta);
-	if (prepare(srv, r, obj, reply))
+	if (prepare(srv, rq, r, obj, reply))
 		goto out;
 	name = json_string_value(json_object_get(meta, "name"));
 	if (r->res->namespaced && !namespace_exists(srv, r->ns)) {
@@ -675,7 +678,7 @@ static void store_update(sim_server *srv, const sim_request *rq, const route *r,
 		         "match UID in object");
 		goto out;
 	}
-	if (strcmp(r->sub, "status") && prepare(srv, r, obj, reply))
+	if (strcmp(r->sub, "status") && prepare(srv, rq, r, obj, reply))
 		goto out;
 	if (do_managed)
 		managed(rq, obj, old);
@@ -859,7 +862,7 @@ static void do_patch(sim_server *srv, const sim_request *rq, const route *r, sim
 	if (!exists) {
 		/* Server-side apply of a new object is a create. */
 		json_t *meta;
-		if (check_body(srv, r, obj, reply) || prepare(srv, r, obj, reply))
+		if (check_body(srv, r, obj, reply) || prepare(srv, rq, r, obj, reply))
 			goto out;
 		if (r->res->namespaced && !namespace_exists(srv, r->ns)) {
 			ns_not_found(reply, r->ns);

@@ -14,6 +14,7 @@
 #include "cairn/error.h"
 #include "cairn/hash.h"
 #include "cairn/json.h"
+#include "cairn/schema.h"
 
 #include "server_internal.h"
 #include "sim.h"
@@ -140,6 +141,9 @@ int main(int argc, char **argv)
 	if (sim_store_new(&srv.store, history) || sim_registry_new(&srv.reg) ||
 	    sim_faults_new(&srv.faults) || sim_tls_generate(&tls, "cairn-admin"))
 		goto fail;
+	if (srv.openapi_dir && cairn_schema_set_load(&srv.schemas, srv.openapi_dir))
+		fprintf(stderr, "cairn-sim: no field validation of built-in kinds: %s\n",
+		        cairn_error_last()->message);
 	if (state && access(state, F_OK) == 0) {
 		if (sim_store_load(srv.store, state))
 			goto fail;
@@ -182,5 +186,6 @@ out:
 	sim_faults_free(srv.faults);
 	sim_registry_free(srv.reg);
 	sim_store_free(srv.store);
+	cairn_schema_set_free(srv.schemas);
 	return rc;
 }

@@ -119,6 +119,7 @@ typedef struct sim_http_reply {
 	int status;
 	cairn_buf body;
 	const char *content_type; /* static string */
+	char warning[2048];       /* Warning header texts, one a line ("" = none) */
 } sim_http_reply;
 
 /**

@@ -95,6 +95,26 @@ static enum MHD_Result send_reply(struct MHD_Connection *conn, sim_http_reply *r
 	MHD_add_response_header(resp, "Content-Type",
 	                        reply->content_type ? reply->content_type : "application/json");
 	MHD_add_response_header(resp, "Cache-Control", "no-cache, private");
+	for (const char *w = reply->warning; *w;) {
+		char line[600];
+		size_t n = strcspn(w, "\n");
+		cairn_buf v = CAIRN_BUF_INIT(4096);
+		/* 299 - "text", the text's quotes escaped. */
+		snprintf(line, sizeof line, "%.*s", (int)(n < 500 ? n : 500), w);
+		cairn_buf_puts(&v, "299 - \"");
+		for (const char *c = line; *c; c++) {
+			if (*c == '"' || *c == '\\')
+				cairn_buf_putc(&v, '\\');
+			cairn_buf_putc(&v, *c);
+		}
+		cairn_buf_putc(&v, '"');
+		if (v.ptr)
+			MHD_add_response_header(resp, "Warning", v.ptr);
+		cairn_buf_dispose(&v);
+		w += n;
+		if (*w)
+			w++;
+	}
 	if (retry_after > 0) {
 		snprintf(ra, sizeof ra, "%d", retry_after);
 		MHD_add_response_header(resp, "Retry-After", ra);

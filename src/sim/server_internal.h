@@ -30,5 +30,8 @@ void sim_reply_fault(sim_http_reply *reply, int code);
 int sim_gc_delete(sim_server *srv, const sim_key *k, const char *policy, json_t **out, int *gone);
 void sim_gc_remove(sim_server *srv, const sim_key *k);
 void sim_gc_after_update(sim_server *srv, const sim_key *k);
+/* fieldValidation of a write (fieldval.c); see the comment there. */
+int sim_field_validation(sim_server *srv, const sim_resource *res, const char *mode, json_t *obj,
+                         sim_http_reply *reply);
 
 #endif

@@ -148,6 +148,7 @@ typedef struct sim_server {
 	sim_registry *reg;
 	sim_faults *faults;
 	const char *openapi_dir;
+	struct cairn_schema_set *schemas; /* built-in kinds' OpenAPI, or NULL */
 	const char *token;
 	const char *client_ca_pem;
 	volatile int stopping;

@@ -285,6 +285,36 @@ sys.exit(0 if ok else 1)
 PY
 check "deletecollection removed only the selected objects" kept
 
+# ---- fieldValidation: kubectl sends Strict by default ----
+cat >"$TMP/typo.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: typo}
+spec:
+  selector: {matchLabels: {app: typo}}
+  template:
+    metadata: {labels: {app: typo}}
+    spec:
+      containers: [{name: c, image: "nginx:1.25", imagePullPolic: Always}]
+YAML
+k apply -f "$TMP/typo.yaml"
+check "apply of a misspelled field is refused (Strict)" \
+	sh -c "[ $RC = 1 ] && grep -q 'strict decoding error: unknown field \"spec.template.spec.containers\[0\].imagePullPolic\"' '$OUT'"
+check "the refused object was not created" sh -c "! kubectl get deploy typo >/dev/null 2>&1"
+k apply --server-side -f "$TMP/typo.yaml"
+check "server-side apply of it is refused too" has 'strict decoding error: unknown field'
+k apply --validate=warn -f "$TMP/typo.yaml"
+check "--validate=warn creates it and prints the server's warning" \
+	sh -c "[ $RC = 0 ] && grep -q '^Warning: unknown field \"spec.template.spec.containers\[0\].imagePullPolic\"' '$OUT'"
+check "the unknown field was dropped" \
+	test "$(jp deploy typo -o jsonpath='{.spec.template.spec.containers[0].imagePullPolic}|{.spec.template.spec.containers[0].imagePullPolicy}')" = '|IfNotPresent'
+k create configmap quiet --dry-run=client -o yaml
+sed 's/^data:/bogus: 1\ndata:/' "$OUT" >"$TMP/quiet.yaml"
+k create --validate=false -f "$TMP/quiet.yaml"
+check "--validate=false (Ignore) drops the field without a warning" \
+	sh -c "[ $RC = 0 ] && ! grep -q Warning '$OUT' && [ -z \"\$(kubectl get cm quiet -o jsonpath='{.bogus}')\" ]"
+kubectl delete deploy typo >/dev/null
+
 kill "$SIMPID"
 wait "$SIMPID" 2>/dev/null
 SIMPID=
