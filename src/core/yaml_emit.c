@@ -555,15 +555,21 @@ static bool plain_retypes(const char *s, size_t n)
 		return false;
 	if (looks_timestamp(s, n) || looks_base60(s, n))
 		return true;
-	if (n >= sizeof(plain))
-		return false; /* no number is that long but a decimal one */
+	/* Long digit runs are numbers too ("000...0" of 200 digits reads back
+	 * as a float; kubectl kustomize quotes it): check them in a heap copy. */
+	char *buf = n >= sizeof(plain) ? malloc(n + 1) : plain;
+	bool retypes;
+
+	if (buf == NULL)
+		return true; /* quoting is always safe */
 	for (i = 0; i < n; i++)
 		if (s[i] != '_')
-			plain[k++] = s[i];
-	r = go_int_syntax(plain, k);
-	if (r == 1)
-		return true;
-	return yaml_float_syntax(plain, k, false);
+			buf[k++] = s[i];
+	r = go_int_syntax(buf, k);
+	retypes = r == 1 || yaml_float_syntax(buf, k, false);
+	if (buf != plain)
+		free(buf);
+	return retypes;
 }
 
 /* ---- scalar writers ------------------------------------------------- */

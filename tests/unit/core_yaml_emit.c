@@ -324,9 +324,32 @@ START_TEST(limits)
 }
 END_TEST
 
+/* Found by fuzz_yaml in the soak tier: a 200-digit string was written
+ * plain and read back as a number; kubectl kustomize quotes it. */
+START_TEST(long_digit_string_is_quoted)
+{
+	char digits[201];
+	cairn_buf out = CAIRN_BUF_INIT(4096);
+	json_t *doc, *back = NULL;
+
+	memset(digits, '0', 200);
+	digits[200] = '\0';
+	doc = json_pack("{s:s}", "a", digits);
+	ck_assert_int_eq(cairn_yaml_emit(&out, doc), 0);
+	ck_assert_ptr_nonnull(strstr(out.ptr, "a: \"000"));
+	ck_assert_int_eq(cairn_yaml_load(&back, NULL, out.ptr, out.len, "t", NULL), 0);
+	ck_assert(json_equal(json_array_get(back, 0), doc));
+	json_decref(back);
+	json_decref(doc);
+	cairn_buf_dispose(&out);
+}
+END_TEST
+
 void core_yaml_emit_tests(Suite *s)
 {
 	TCase *tc = tcase_create("yaml_emit");
+
+	tcase_add_test(tc, long_digit_string_is_quoted);
 
 	tcase_add_loop_test(tc, fixture_matches_kustomize, 0, N_CASES);
 	tcase_add_loop_test(tc, fixture_load_emit_matches_kustomize, 0, N_CASES);
