@@ -690,8 +690,10 @@ static int walk_dir(struct walk *wk, const char *root, const char *rel, int dept
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0 ||
 		    strcmp(de->d_name, ".git") == 0)
 			continue;
-		snprintf(sub, sizeof(sub), "%s%s%s", rel, rel[0] ? "/" : "", de->d_name);
-		snprintf(full, sizeof(full), "%s/%s", root, sub);
+		if (snprintf(sub, sizeof(sub), "%s%s%s", rel, rel[0] ? "/" : "", de->d_name) >=
+		            (int)sizeof(sub) ||
+		    snprintf(full, sizeof(full), "%s/%s", root, sub) >= (int)sizeof(full))
+			continue; /* a path too long to name is not a generator match */
 		if (lstat(full, &st) < 0)
 			continue;
 		if (S_ISDIR(st.st_mode)) {
