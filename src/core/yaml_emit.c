@@ -542,18 +542,15 @@ static bool plain_retypes(const char *s, size_t n)
 	unsigned char c;
 	char plain[128];
 	size_t i, k = 0;
-	int r;
 
 	if (n == 0)
 		return true;
 	c = (unsigned char)s[0];
 	if (strchr("yYnNtTfFoO~.+-", c) != NULL && in_word_table(s, n))
 		return true;
-	if (c == '.')
-		return yaml_float_syntax(s, n, true);
-	if (!(c == '+' || c == '-' || is_digit(c)))
+	if (!(c == '.' || c == '+' || c == '-' || is_digit(c)))
 		return false;
-	if (looks_timestamp(s, n) || looks_base60(s, n))
+	if (c != '.' && (looks_timestamp(s, n) || looks_base60(s, n)))
 		return true;
 	/* Long digit runs are numbers too ("000...0" of 200 digits reads back
 	 * as a float; kubectl kustomize quotes it): check them in a heap copy. */
@@ -565,8 +562,11 @@ static bool plain_retypes(const char *s, size_t n)
 	for (i = 0; i < n; i++)
 		if (s[i] != '_')
 			buf[k++] = s[i];
-	r = go_int_syntax(buf, k);
-	retypes = r == 1 || yaml_float_syntax(buf, k, false);
+	/* Underscores are dropped before typing, for ".0_5" as for "1_000". */
+	if (c == '.')
+		retypes = yaml_float_syntax(buf, k, true);
+	else
+		retypes = go_int_syntax(buf, k) == 1 || yaml_float_syntax(buf, k, false);
 	if (buf != plain)
 		free(buf);
 	return retypes;

@@ -342,6 +342,12 @@ START_TEST(long_digit_string_is_quoted)
 	json_decref(back);
 	json_decref(doc);
 	cairn_buf_dispose(&out);
+	/* and with a leading dot and underscores, which the reader drops */
+	doc = json_pack("{s:s}", "a", ".0_5");
+	ck_assert_int_eq(cairn_yaml_emit(&out, doc), 0);
+	ck_assert_str_eq(out.ptr, "a: \".0_5\"\n");
+	json_decref(doc);
+	cairn_buf_dispose(&out);
 }
 END_TEST
 
