@@ -185,7 +185,7 @@ static int load_env_data(cairn_env_set *set, const char *data, size_t len, const
 	json_t *docs = NULL;
 	cairn_yaml_marks *marks = NULL;
 	struct app__where w = {filename, NULL, 0, NULL, NULL};
-	cairn_env *e;
+	cairn_env *e = NULL;
 	int rc;
 
 	if ((rc = cairn_yaml_load(&docs, &marks, data, len, filename, NULL)) < 0)

@@ -378,7 +378,10 @@ static int check_one(cairn_app_sig_verdict *v, const char *signers, const char *
 	int rc;
 
 	snprintf(v->signers_file, sizeof(v->signers_file), "%s", signers);
-	snprintf(v->required_by, sizeof(v->required_by), "%s", by);
+	/* `by` is built by the caller within sizeof(required_by); copy with a bound */
+	size_t by_len = strnlen(by, sizeof(v->required_by) - 1);
+	memcpy(v->required_by, by, by_len);
+	v->required_by[by_len] = '\0';
 	if ((rc = cairn_allowed_signers_load(&as, signers)) == 0)
 		rc = cairn_source_verify_commit_path(&v->result, repo_path, commit, as);
 	cairn_allowed_signers_free(as);
@@ -392,7 +395,7 @@ int cairn_app_verify_revision(cairn_app_sig_verdict *out, const cairn_app *app,
                               cairn_source_repo *repo, const char *commit)
 {
 	cairn_app_sig_verdict v;
-	char by[2][300];
+	char by[2][sizeof(((cairn_app_sig_verdict *)0)->required_by)];
 	char *paths[2] = {NULL, NULL};
 	const char *ann = app_annotation(app);
 	int rc = 0, n = 0;
