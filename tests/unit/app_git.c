@@ -28,9 +28,12 @@ static void sh(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	snprintf(full, sizeof(full),
-	         "cd '%s' && export GIT_CONFIG_NOSYSTEM=1 HOME='%s' && (%s) >/dev/null 2>&1", tmp,
-	         tmp, cmd);
+	ck_assert_uint_lt(
+	        (size_t)snprintf(
+	                full, sizeof(full),
+	                "cd '%s' && export GIT_CONFIG_NOSYSTEM=1 HOME='%s' && (%s) >/dev/null 2>&1",
+	                tmp, tmp, cmd),
+	        sizeof(full));
 	ck_assert_msg(system(full) == 0, "command failed: %s", cmd);
 }
 

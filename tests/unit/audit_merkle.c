@@ -624,11 +624,13 @@ START_TEST(test_cp_python_fixture)
 		else if (!strcmp(key, "pub"))
 			hx(want_pk, val);
 		else if (!strcmp(key, "name"))
-			snprintf(name, sizeof(name), "%s", val);
+			ck_assert_uint_lt((size_t)snprintf(name, sizeof(name), "%s", val),
+			                  sizeof(name));
 		else if (!strcmp(key, "keyid"))
 			ck_assert_int_eq(cairn_hex_decode(want_id, 4, val), 0);
 		else if (!strcmp(key, "origin"))
-			snprintf(origin, sizeof(origin), "%s", val);
+			ck_assert_uint_lt((size_t)snprintf(origin, sizeof(origin), "%s", val),
+			                  sizeof(origin));
 		else if (!strcmp(key, "size"))
 			size = strtoull(val, NULL, 10);
 		else if (!strcmp(key, "root"))
