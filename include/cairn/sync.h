@@ -1,0 +1,225 @@
+/*
+ * cairn/sync.h - the sync engine: resource identity and tracking,
+ * normalisation, ignoreDifferences and diff, the sync plan (phases, waves,
+ * hooks, prune), and running it against a cluster.
+ *
+ * The layers, bottom up, each usable on its own (and tested on its own):
+ *   ids and tracking   (src/sync/track.c)   which live objects belong to an app
+ *   compare            (src/sync/diff.c, src/sync/ignore.c)
+ *                      desired (as the server would store it) vs live
+ *   plan               (src/sync/plan.c)    what to do, in which order
+ *   run                (src/sync/run.c)     do it: apply, wait, hooks, prune,
+ *                      record an operation (state) and audit entries
+ *
+ * Objects are jansson trees in the API's JSON shape. Unless said
+ * otherwise, functions borrow their inputs and give the caller new
+ * references; they return 0 or a negative CAIRN_E* code with the error set
+ * (cairn/error.h). All functions are thread-safe for distinct arguments;
+ * jq evaluation is serialised internally (libjq 1.6 is not thread-safe).
+ */
+#ifndef CAIRN_SYNC_H
+#define CAIRN_SYNC_H
+
+#include <jansson.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cairn/buf.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---- resource identity --------------------------------------------------- */
+
+/** The identity of one object: API group (no version), kind, namespace, name. */
+typedef struct cairn_res_id {
+	char group[254]; /**< "" for the core group, "apps", ... */
+	char kind[128];
+	char ns[254]; /**< "" for cluster-scoped objects or when not set */
+	char name[254];
+} cairn_res_id;
+
+/**
+ * The identity of `obj` (group taken from apiVersion "group/version").
+ * `default_ns` (may be NULL) fills an empty namespace, except for kinds
+ * that are cluster-scoped (core's k8s kind table; unknown kinds are taken as
+ * namespaced). Returns 0 or CAIRN_EINVAL naming the missing field.
+ */
+int cairn_res_id_of(cairn_res_id *out, const json_t *obj, const char *default_ns);
+
+/** Total order: group, kind, namespace, name (byte order). */
+int cairn_res_id_cmp(const cairn_res_id *a, const cairn_res_id *b);
+
+/** "group/Kind/namespace/name" ("/Kind/ns/name" for core) into out. */
+void cairn_res_id_format(const cairn_res_id *id, char *out, size_t size);
+
+/* ---- tracking (Argo CD 3 semantics) --------------------------------------- */
+
+typedef enum cairn_track_mode {
+	CAIRN_TRACK_ANNOTATION = 0,   /**< argocd.argoproj.io/tracking-id (default) */
+	CAIRN_TRACK_LABEL = 1,        /**< app.kubernetes.io/instance = app name */
+	CAIRN_TRACK_ANNOTATION_LABEL, /**< both written; the annotation decides */
+} cairn_track_mode;
+
+#define CAIRN_TRACKING_ANNOTATION "argocd.argoproj.io/tracking-id"
+#define CAIRN_TRACKING_LABEL "app.kubernetes.io/instance"
+/** Marks objects the rollout engine created (DESIGN §5a); prune leaves them. */
+#define CAIRN_ROLLOUT_MARKER "cairn.dev/rollout"
+
+/**
+ * The tracking id "<app>:<group>/<Kind>:<namespace>/<name>" of an object
+ * with identity `id`, into `out`. CAIRN_ELIMIT when it does not fit.
+ */
+int cairn_track_id(char *out, size_t size, const char *app, const cairn_res_id *id);
+
+/** Write the tracking annotation and/or label of `mode` into desired `obj`. */
+int cairn_track_set(json_t *obj, const char *app, const cairn_res_id *id, cairn_track_mode mode);
+
+/**
+ * Whether live object `obj` belongs to `app`: 1 or 0. In the annotation
+ * modes the annotation must name `app` *and* point at the object itself
+ * (a copied object whose id names another object is not tracked); in the
+ * label mode the label must equal `app`.
+ */
+int cairn_track_owned(const json_t *obj, const char *app, cairn_track_mode mode);
+
+/* ---- compare: normalisation, ignoreDifferences, diff ----------------------- */
+
+/** Compiled ignoreDifferences rules (Application `spec.ignoreDifferences`). */
+typedef struct cairn_ignore cairn_ignore;
+
+/**
+ * Compile `rules` (an array in Argo CD's shape: group, kind, name,
+ * namespace, jsonPointers, jqPathExpressions, managedFieldsManagers; may be
+ * NULL). `where` names the source in messages ("application 'x'").
+ * CAIRN_EINVAL names the rule index and field that is wrong (a bad JSON
+ * pointer, a jq expression that does not compile).
+ */
+int cairn_ignore_compile(cairn_ignore **out, const json_t *rules, const char *where);
+void cairn_ignore_free(cairn_ignore *ig);
+
+/** What Secret values are replaced by in every output. */
+#define CAIRN_SECRET_MASK "++++++++"
+
+/**
+ * Normalise a copy of an object for comparison: drop status,
+ * metadata.managedFields/resourceVersion/uid/generation/creationTimestamp/
+ * selfLink, server-set annotations (kubectl last-applied-configuration,
+ * deployment.kubernetes.io/revision), empty metadata maps; then remove the
+ * paths `ig` (may be NULL) ignores for this object; fields owned by the
+ * rule's managedFieldsManagers are found in `live_for_managers`'s
+ * managedFields (may be NULL). Returns a new object.
+ */
+int cairn_sync_normalize(json_t **out, const json_t *obj, const cairn_ignore *ig,
+                         const json_t *live_for_managers);
+
+/** One differing path. */
+typedef struct cairn_diff_entry {
+	char *path;     /**< JSON pointer, e.g. "/spec/replicas" */
+	json_t *live;   /**< value in live (NULL: absent); Secret values masked */
+	json_t *wanted; /**< value in desired (NULL: absent); Secret values masked */
+} cairn_diff_entry;
+
+typedef struct cairn_diff {
+	cairn_res_id id;
+	int equal;           /**< 1: in sync */
+	int missing;         /**< 1: no live object */
+	cairn_diff_entry *v; /**< leaf-level differences, in path order */
+	size_t n;
+	json_t *live_norm;   /**< normalised live (masked), or NULL when missing */
+	json_t *wanted_norm; /**< normalised desired (masked) */
+} cairn_diff;
+
+/**
+ * Compare `wanted` (best: the server-side-apply dry-run answer for the
+ * desired object, so defaulted fields never differ) with `live` (NULL:
+ * the object does not exist). Secret data/stringData compared by hash and
+ * masked in the result. Returns a new diff (free with cairn_diff_free()).
+ */
+int cairn_sync_diff(cairn_diff **out, const json_t *wanted, const json_t *live,
+                    const cairn_ignore *ig);
+void cairn_diff_free(cairn_diff *d);
+
+/**
+ * Append a unified diff of the normalised YAML of `d` (as `argocd app
+ * diff` shows: "===== group/Kind ns/name ======" header then the diff)
+ * to `out`; `color` adds ANSI colours. Nothing is appended when equal.
+ */
+int cairn_diff_format(cairn_buf *out, const cairn_diff *d, int color);
+
+/* ---- plan ------------------------------------------------------------------ */
+
+typedef enum cairn_sync_phase {
+	CAIRN_PHASE_PRESYNC = 0,
+	CAIRN_PHASE_SYNC = 1,
+	CAIRN_PHASE_POSTSYNC = 2,
+	CAIRN_PHASE_SYNCFAIL = 3,
+} cairn_sync_phase;
+
+typedef enum cairn_sync_action {
+	CAIRN_ACT_NONE = 0, /**< in sync, nothing to do */
+	CAIRN_ACT_CREATE,
+	CAIRN_ACT_UPDATE,
+	CAIRN_ACT_HOOK,       /**< create a hook object (after BeforeHookCreation delete) */
+	CAIRN_ACT_PRUNE,      /**< delete a live object no longer desired */
+	CAIRN_ACT_PRUNE_SKIP, /**< would prune but Prune=false / prune disabled: reported */
+} cairn_sync_action;
+
+/** hook-delete-policy bits */
+#define CAIRN_HOOK_DELETE_SUCCEEDED 1u
+#define CAIRN_HOOK_DELETE_FAILED 2u
+#define CAIRN_HOOK_DELETE_BEFORE_CREATION 4u
+
+typedef struct cairn_plan_step {
+	cairn_res_id id;
+	cairn_sync_phase phase;
+	int wave;      /**< argocd.argoproj.io/sync-wave (default 0) */
+	int kind_rank; /**< order of the kind within a wave (Namespace first) */
+	cairn_sync_action action;
+	unsigned hook_delete; /**< CAIRN_HOOK_DELETE_* */
+	int prune_last;       /**< Prune after every other wave */
+	json_t *desired;      /**< the object to apply (tracking written), NULL for prune */
+	json_t *live;         /**< the live object, or NULL */
+} cairn_plan_step;
+
+typedef struct cairn_plan {
+	cairn_plan_step *v; /**< in execution order: phase, wave, kind rank, id */
+	size_t n;
+} cairn_plan;
+
+typedef struct cairn_plan_input {
+	const char *app;
+	cairn_track_mode track;
+	const char *dest_namespace;     /**< default namespace of namespaced objects */
+	const json_t *desired;          /**< array of rendered objects */
+	const json_t *live;             /**< array: live objects tracked to the app plus
+	                                 the live versions of desired objects */
+	const cairn_diff *const *diffs; /**< one per desired object, same order
+	                                     (NULL entries: unknown → update) */
+	int prune;                      /**< prune enabled (sync --prune / policy) */
+	int allow_empty;                /**< an empty desired set may prune everything */
+	int apply_out_of_sync_only;     /**< ApplyOutOfSyncOnly=true */
+	int create_namespace;           /**< CreateNamespace=true */
+} cairn_plan_input;
+
+/**
+ * Build the plan. Refuses (CAIRN_EPERM, message says so) a plan that would
+ * prune every tracked object when the desired set is empty and allow_empty
+ * is 0. Objects marked CAIRN_ROLLOUT_MARKER are never pruned. Hooks are
+ * objects annotated argocd.argoproj.io/hook (PreSync, Sync, PostSync,
+ * SyncFail, Skip); sync-options Prune=false, PruneLast=true,
+ * Replace/ServerSideApply annotations are read from
+ * argocd.argoproj.io/sync-options.
+ */
+int cairn_sync_plan(cairn_plan **out, const cairn_plan_input *in);
+void cairn_plan_free(cairn_plan *p);
+
+/** Names for output: "PreSync", "create", ... */
+const char *cairn_sync_phase_name(cairn_sync_phase p);
+const char *cairn_sync_action_name(cairn_sync_action a);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
