@@ -221,6 +221,61 @@ int cairn_kube_apply(cairn_kube_client *c, const json_t *obj, unsigned flags, js
 int cairn_kube_delete(cairn_kube_client *c, const cairn_kube_mapping *m, const char *ns,
                       const char *name, const char *propagation);
 
+/* ---- health (src/kube/health.c, docs/health.md) ---- */
+
+/**
+ * Argo CD's health statuses, ordered from most to least healthy: a larger
+ * value is worse (cairn_health_worst()).
+ */
+typedef enum cairn_health_status {
+	CAIRN_HEALTH_HEALTHY = 0,
+	CAIRN_HEALTH_SUSPENDED,
+	CAIRN_HEALTH_PROGRESSING,
+	CAIRN_HEALTH_MISSING,
+	CAIRN_HEALTH_DEGRADED,
+	CAIRN_HEALTH_UNKNOWN,
+} cairn_health_status;
+
+/** The health of one object. */
+typedef struct cairn_health {
+	cairn_health_status status;
+	int none;           /**< 1: no rule applies; the object has no health (status unused) */
+	char message[1024]; /**< Argo CD's message ("" when it has none); long ones are cut */
+} cairn_health;
+
+/**
+ * Assess a live object as Argo CD does: the rule of its kind (Deployment,
+ * StatefulSet, DaemonSet, ReplicaSet, Pod, Service, Ingress,
+ * PersistentVolumeClaim, Job, CronJob, HorizontalPodAutoscaler,
+ * APIService), the status.conditions rule for custom resources, or none.
+ *
+ * @param obj  the object (borrowed), or NULL when it does not exist
+ *             (Missing).
+ * @param out  the result. A field of the wrong type gives Unknown with a
+ *             message naming it; an object being deleted is Progressing
+ *             ("Pending deletion").
+ * @return 0, or CAIRN_EINVAL when obj is not an object with apiVersion and
+ *         kind (out untouched). Thread-safe.
+ */
+int cairn_health_assess(const json_t *obj, cairn_health *out);
+
+/** "Healthy", "Progressing", ...; "Unknown" for a value out of range. Static. */
+const char *cairn_health_status_string(cairn_health_status s);
+
+/** Parse a status name (exact case). Returns 0 or CAIRN_EINVAL. */
+int cairn_health_status_parse(cairn_health_status *out, const char *name);
+
+/** The worse of two statuses (Healthy < Suspended < Progressing < Missing < Degraded < Unknown). */
+cairn_health_status cairn_health_worst(cairn_health_status a, cairn_health_status b);
+
+/**
+ * Fold `h` into the aggregate `acc` ("worst wins", keeping the worst
+ * object's message). Start `acc` as {.none = 1}; objects without health
+ * are skipped, so acc->none stays 1 when no object had any. Not
+ * thread-safe on one `acc`.
+ */
+void cairn_health_aggregate(cairn_health *acc, const cairn_health *h);
+
 #ifdef __cplusplus
 }
 #endif

@@ -8,5 +8,6 @@ int main(void)
 
 	kube_config_tests(s);
 	kube_sim_tests(s);
+	kube_health_tests(s);
 	return test_run_suite(s);
 }
