@@ -19,6 +19,7 @@
 #define CAIRN_RENDER_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "cairn/buf.h"
 #include "cairn/source.h"
@@ -83,6 +84,112 @@ int cairn_render_hash(char hex[65], const json_t *objs);
  * indentation and a final newline (`json` = 1). Borrows `objs`.
  */
 int cairn_render_emit(cairn_buf *out, const json_t *objs, int json);
+
+/* ---- substitution, environment overrides, plugins, the pipeline ---------- */
+
+/** Flag of the substitution calls: an undefined variable becomes "". */
+#define CAIRN_RENDER_SUBST_LENIENT 1u
+
+/**
+ * Substitute `${...}` expressions in `text` as Flux's post-build
+ * substitution does (docs/render.md, "Substitution"): `${var}`,
+ * `${var:=default}` (also `:-`; the default is used when the variable is
+ * unset or empty), `${var=default}` (also `-`; only when unset),
+ * `${var:position}`, `${var:position:length}`, `${var/substring/replacement}`
+ * (first match); `$${` is a literal `${`; `$var` and text whose name does
+ * not match `^[_a-zA-Z][_a-zA-Z0-9]*$` are left alone.
+ * @param out    the result is appended (untouched on failure).
+ * @param vars   object of string values (borrowed), or NULL.
+ * @param flags  0 (strict: an undefined variable without default is an
+ *               error) or CAIRN_RENDER_SUBST_LENIENT.
+ * @param what   names the input in messages (e.g. "Deployment 'ns/web'").
+ * @return 0, CAIRN_EINVAL (undefined variable, naming it and `what`; an
+ *         operator this dialect lacks; no closing brace), CAIRN_ELIMIT.
+ * Thread-safe.
+ */
+int cairn_render_subst_text(cairn_buf *out, const char *text, size_t len, const json_t *vars,
+                            unsigned flags, const char *what);
+
+/**
+ * Substitute every object of a manifest set through its YAML text, which
+ * is parsed again (kubectl's scalar profile: `3` becomes an integer, `true`
+ * a boolean). Objects labelled or annotated
+ * `kustomize.toolkit.fluxcd.io/substitute: disabled` are kept as they are.
+ * @param out  on success a new array (caller owns); objects without an
+ *             expression are shared with `objs` (borrowed).
+ * @return as cairn_render_subst_text(). Thread-safe.
+ */
+int cairn_render_subst(json_t **out, const json_t *objs, const json_t *vars, unsigned flags);
+
+/** An external renderer (Argo CD config-management-plugin style). */
+typedef struct cairn_render_plugin {
+	const char *name;           /**< for messages */
+	const char *const *command; /**< argv, NULL-terminated; argv[0] looked up in PATH */
+	int64_t timeout_ms;         /**< 0: CAIRN_RENDER_PLUGIN_TIMEOUT_MS */
+} cairn_render_plugin;
+
+/** Default plugin timeout: 90 s, Argo CD's exec timeout. */
+#define CAIRN_RENDER_PLUGIN_TIMEOUT_MS 90000
+
+/**
+ * Run a plugin on directory `dir` of `t`: the directory (recursively) is
+ * copied into a new temporary directory, the command runs there with a
+ * clean environment (PATH=/usr/local/bin:/usr/bin:/bin, HOME the
+ * temporary directory, ARGOCD_APP_NAME, ARGOCD_APP_SOURCE_PATH, and one
+ * ARGOCD_ENV_<NAME>=value per entry of `params`, as Argo CD names a
+ * plugin's environment), and its stdout is read as a YAML stream of
+ * objects (kubectl's profile; `kind: List` flattened). The temporary
+ * directory is removed afterwards.
+ * @param params  object of string values (borrowed) or NULL; names must
+ *                match `^[_a-zA-Z][_a-zA-Z0-9]*$`.
+ * @param app     the Application's name for ARGOCD_APP_NAME, or NULL.
+ * @return 0 with `out` a new array; CAIRN_ENOTFOUND (no such command);
+ *         CAIRN_ETIMEOUT; CAIRN_EINVAL (non-zero exit, naming the plugin and
+ *         quoting its stderr; output that is not objects); CAIRN_EPERM and
+ *         CAIRN_ELIMIT from reading the tree. Thread-safe for distinct trees.
+ */
+int cairn_render_plugin_run(json_t **out, cairn_tree *t, const char *dir,
+                            const cairn_render_plugin *p, const json_t *params, const char *app);
+
+#define CAIRN_RENDER_OPTS_VERSION 1
+
+/** What cairn_render_build() renders, and the environment it renders for. */
+typedef struct cairn_render_opts {
+	unsigned int version; /**< CAIRN_RENDER_OPTS_VERSION */
+	const char *path;     /**< directory in the tree; NULL or "" the root */
+	int recursive;        /**< plain directories: subdirectories too */
+	/** Refuse sources of this kind with a message ("helm chart 'x'"):
+	 *  set when the source is a Helm chart and no plugin renders it. */
+	const char *refuse;
+	const cairn_render_plugin *plugin; /**< non-NULL: render with it */
+	const json_t *plugin_params;       /**< object of strings, or NULL */
+	const char *app;                   /**< Application name, or NULL */
+	const json_t *vars;     /**< substitution variables (object of strings) or NULL */
+	unsigned subst_flags;   /**< 0 or CAIRN_RENDER_SUBST_LENIENT */
+	int no_subst;           /**< 1: skip substitution */
+	const json_t *images;   /**< kustomize-style images overrides, or NULL */
+	const json_t *replicas; /**< kustomize-style replicas overrides, or NULL */
+	const char *namespace_; /**< namespaced objects without one get it */
+} cairn_render_opts;
+
+#define CAIRN_RENDER_OPTS_INIT                                                                     \
+	{                                                                                          \
+		.version = CAIRN_RENDER_OPTS_VERSION                                               \
+	}
+
+/**
+ * Render an Application's source in an Environment: the kustomization in
+ * `path` (native), else a plain directory, or the plugin when one is set;
+ * then `${var}` substitution; then the environment's image overrides,
+ * replica overrides (as kustomize's `images` and `replicas` fields) and
+ * namespace. Same inputs, same objects and same hash.
+ * @param out       on success a new array of objects (caller owns).
+ * @param hash      NULL or on success the render hash (cairn_render_hash()).
+ * @param t         the source tree (a git commit or a local directory).
+ * @return 0 or the errors of the stages, CAIRN_EUNSUPPORTED for `refuse`.
+ * Thread-safety: one tree is used by one thread at a time.
+ */
+int cairn_render_build(json_t **out, char hash[65], cairn_tree *t, const cairn_render_opts *opts);
 
 #ifdef __cplusplus
 }
