@@ -18,8 +18,14 @@ static const char *const kust_names[] = {"kustomization.yaml", "kustomization.ym
 
 /* Fields the native renderer implements; every other field is refused. */
 static const char *const supported_fields[] = {
-        "apiVersion", "kind",         "bases",  "resources",         "namespace", "namePrefix",
-        "nameSuffix", "commonLabels", "labels", "commonAnnotations", "images",    "replicas",
+        "apiVersion",      "kind",
+        "bases",           "resources",
+        "namespace",       "namePrefix",
+        "nameSuffix",      "commonLabels",
+        "labels",          "commonAnnotations",
+        "images",          "replicas",
+        "patches",         "patchesStrategicMerge",
+        "patchesJson6902",
 };
 
 struct kctx {
@@ -270,7 +276,7 @@ static int str_field(const char **out, const json_t *kz, const char *key, const 
 }
 
 /* Run the transformers of one kustomization, in kustomize's order. */
-static int transform(rset *s, const json_t *kz, const char *file)
+static int transform(rset *s, cairn_tree *t, const json_t *kz, const char *file)
 {
 	const char *ns, *pre, *suf;
 	json_t *v;
@@ -279,6 +285,12 @@ static int transform(rset *s, const json_t *kz, const char *file)
 	if ((rc = str_field(&ns, kz, "namespace", file)) < 0 ||
 	    (rc = str_field(&pre, kz, "namePrefix", file)) < 0 ||
 	    (rc = str_field(&suf, kz, "nameSuffix", file)) < 0)
+		return rc;
+	if ((v = json_object_get(kz, "patchesStrategicMerge")) && !json_is_null(v) &&
+	    (rc = tf_patches_smp(s, t, v, file)) < 0)
+		return rc;
+	if ((v = json_object_get(kz, "patches")) && !json_is_null(v) &&
+	    (rc = tf_patches(s, t, v, file)) < 0)
 		return rc;
 	if (ns && ns[0] && (rc = tf_namespace(s, ns, file)) < 0)
 		return rc;
@@ -293,6 +305,9 @@ static int transform(rset *s, const json_t *kz, const char *file)
 		return rc;
 	if ((v = json_object_get(kz, "commonAnnotations")) && !json_is_null(v) &&
 	    (rc = tf_annotations(s, v, file)) < 0)
+		return rc;
+	if ((v = json_object_get(kz, "patchesJson6902")) && !json_is_null(v) &&
+	    (rc = tf_patches_json6902(s, t, v, file)) < 0)
 		return rc;
 	if ((v = json_object_get(kz, "replicas")) && !json_is_null(v) &&
 	    (rc = tf_replicas(s, v, file)) < 0)
@@ -357,7 +372,7 @@ static int build(rset *out, struct kctx *k, const char *dir)
 		}
 	}
 	if (rc == 0)
-		rc = transform(&acc, kz, file);
+		rc = transform(&acc, k->t, kz, file);
 	if (rc == 0) {
 		*out = acc;
 		acc = (rset){0};

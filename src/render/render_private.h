@@ -35,6 +35,15 @@ int tf_annotations(rset *s, const json_t *annotations, const char *file);
 int tf_images(rset *s, const json_t *images, const char *file);
 int tf_replicas(rset *s, const json_t *replicas, const char *file);
 int tf_namerefs(rset *s);
+
+struct cairn_tree;
+/* patch.c, smp.c: kustomize's patch transformers (the tree reads `path:`
+ * patches, relative to the directory of `file`). */
+int tf_patches(rset *s, struct cairn_tree *t, const json_t *list, const char *file);
+int tf_patches_smp(rset *s, struct cairn_tree *t, const json_t *list, const char *file);
+int tf_patches_json6902(rset *s, struct cairn_tree *t, const json_t *list, const char *file);
+int json_patch_apply(json_t *obj, const json_t *ops);
+int smp_apply(json_t *obj, const json_t *patch);
 void sort_legacy(rset *s);
 
 #endif

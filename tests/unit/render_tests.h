@@ -11,5 +11,6 @@
 
 void render_parity_tests(Suite *s);
 void render_refuse_tests(Suite *s);
+void render_patch_tests(Suite *s);
 
 #endif

@@ -7,5 +7,6 @@ int main(void)
 
 	render_parity_tests(s);
 	render_refuse_tests(s);
+	render_patch_tests(s);
 	return test_run_suite(s);
 }
