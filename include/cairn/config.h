@@ -11,6 +11,7 @@
 #define CAIRN_CONFIG_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "cairn/audit.h"
 
@@ -37,6 +38,15 @@ typedef struct cairn_config_apps {
 	char *revision; /**< with repo_url; "HEAD" when not given */
 } cairn_config_apps;
 
+/** A renderer plugin (`plugins[]`): Argo CD config-management-plugin style. */
+typedef struct cairn_config_plugin {
+	char *name;
+	char **command; /**< argv words (command_count of them); a relative
+	                     path with '/' is taken from the config file's directory */
+	size_t command_count;
+	int64_t timeout_ms; /**< `timeout` (a duration); 0 when not given */
+} cairn_config_plugin;
+
 typedef struct cairn_config {
 	char *file;           /**< the configuration file read */
 	char *listen_api;     /**< `listen.api`, default "127.0.0.1:8470" */
@@ -45,10 +55,12 @@ typedef struct cairn_config {
 	size_t repo_count;
 	cairn_config_apps *apps;
 	size_t apps_count;
-	char *environments_dir;   /**< default "<config dir>/environments" */
-	char *policies_dir;       /**< or NULL */
-	char *allowed_signers;    /**< SSH allowed-signers file for every project, or NULL */
-	cairn_audit_config audit; /**< stateDir and audit.* (state_dir may be NULL) */
+	char *environments_dir;       /**< default "<config dir>/environments" */
+	char *policies_dir;           /**< or NULL */
+	char *allowed_signers;        /**< SSH allowed-signers file for every project, or NULL */
+	cairn_audit_config audit;     /**< stateDir and audit.* (state_dir may be NULL) */
+	cairn_config_plugin *plugins; /**< `plugins[]`; the one named "helm" renders Helm sources */
+	size_t plugin_count;
 } cairn_config;
 
 /**

@@ -34,6 +34,11 @@ void cairn_config_dispose(cairn_config *c)
 	free(c->environments_dir);
 	free(c->policies_dir);
 	free(c->allowed_signers);
+	for (size_t i = 0; i < c->plugin_count; i++) {
+		free(c->plugins[i].name);
+		app__strlist_free(c->plugins[i].command, c->plugins[i].command_count);
+	}
+	free(c->plugins);
 	cairn_audit_config_dispose(&c->audit);
 	memset(c, 0, sizeof(*c));
 }
@@ -138,6 +143,58 @@ static int load_apps(cairn_config *c, const json_t *arr, const char *base,
 	return 0;
 }
 
+/*
+ * `plugins[]`: a name and a non-empty command each, names unique. The
+ * command's first word, when it is a relative path with a '/', is taken
+ * from the configuration file's directory like the other paths.
+ */
+static int load_plugins(cairn_config *c, const json_t *arr, const char *base,
+                        const struct app__where *w)
+{
+	char ptr[64];
+	int rc;
+
+	if (json_array_size(arr) == 0)
+		return 0;
+	if ((c->plugins = calloc(json_array_size(arr), sizeof(*c->plugins))) == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *a = json_array_get(arr, i);
+		cairn_config_plugin *p = &c->plugins[i];
+		const char *timeout = json_string_value(json_object_get(a, "timeout"));
+
+		c->plugin_count = i + 1;
+		snprintf(ptr, sizeof(ptr), "/plugins/%zu", i);
+		if (!json_is_string(json_object_get(a, "name")) ||
+		    json_array_size(json_object_get(a, "command")) == 0)
+			return app__err(w, CAIRN_EINVAL, ptr,
+			                "plugins[%zu] needs a 'name' and a non-empty 'command'", i);
+		if ((rc = app__dup(&p->name, a, "name")) < 0 ||
+		    (rc = app__strlist(&p->command, &p->command_count,
+		                       json_object_get(a, "command"))) < 0)
+			return rc;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(c->plugins[j].name, p->name) == 0)
+				return app__err(w, CAIRN_EINVAL, ptr, "duplicate plugin name '%s'",
+				                p->name);
+		if (timeout &&
+		    (cairn_duration_parse(&p->timeout_ms, timeout) < 0 || p->timeout_ms <= 0))
+			return app__err(w, CAIRN_EINVAL, ptr,
+			                "plugins[%zu].timeout '%s' is not a positive duration", i,
+			                timeout);
+		p->timeout_ms /= 1000000;
+		if (p->command[0][0] != '/' && strchr(p->command[0], '/') && base[0]) {
+			char *joined = NULL;
+
+			if (cairn_path_join(&joined, base, p->command[0]) == 0) {
+				free(p->command[0]);
+				p->command[0] = joined;
+			}
+		}
+	}
+	return 0;
+}
+
 static int load_doc(cairn_config *c, const json_t *doc, const char *base,
                     const struct app__where *w)
 {
@@ -152,7 +209,8 @@ static int load_doc(cairn_config *c, const json_t *doc, const char *base,
 	    (rc = load_apps(c, json_object_get(doc, "apps"), base, w)) < 0 ||
 	    (rc = path_dup(&c->environments_dir, doc, "environmentsDir", base)) < 0 ||
 	    (rc = path_dup(&c->policies_dir, doc, "policiesDir", base)) < 0 ||
-	    (rc = path_dup(&c->allowed_signers, doc, "allowedSigners", base)) < 0)
+	    (rc = path_dup(&c->allowed_signers, doc, "allowedSigners", base)) < 0 ||
+	    (rc = load_plugins(c, json_object_get(doc, "plugins"), base, w)) < 0)
 		return rc;
 	if (c->listen_api == NULL && (rc = app__strdup(&c->listen_api, "127.0.0.1:8470")) < 0)
 		return rc;

@@ -639,11 +639,28 @@ static const struct app__field env_sync_fields[] = {
         {NULL, 0, NULL},
 };
 
+/* Environment overrides, as kustomize's `images` and `replicas` fields. */
+static const struct app__field env_image_fields[] = {
+        {"name", APP_F_STR, NULL},
+        {"newName", APP_F_STR, NULL},
+        {"newTag", APP_F_STR, NULL},
+        {"digest", APP_F_STR, NULL},
+        {NULL, 0, NULL},
+};
+
+static const struct app__field env_replica_fields[] = {
+        {"name", APP_F_STR, NULL},
+        {"count", APP_F_INT, NULL},
+        {NULL, 0, NULL},
+};
+
 const struct app__field app__env_spec[] = {
         {"cluster", APP_F_MAP, cluster_fields},
         {"namespaces", APP_F_STRLIST, NULL},
         {"defaultNamespace", APP_F_STR, NULL},
         {"vars", APP_F_STRMAP, NULL},
+        {"images", APP_F_LIST, env_image_fields},
+        {"replicas", APP_F_LIST, env_replica_fields},
         {"promotedFrom", APP_F_STR, NULL},
         {"sync", APP_F_MAP, env_sync_fields},
         {"drift", APP_F_STR, NULL},
@@ -678,14 +695,17 @@ static const struct app__field apps_fields[] = {
         {NULL, 0, NULL},
 };
 
-const struct app__field app__config_fields[] = {
-        {"stateDir", APP_F_STR, NULL},
-        {"listen", APP_F_MAP, listen_fields},
-        {"repositories", APP_F_LIST, repo_fields},
-        {"apps", APP_F_LIST, apps_fields},
-        {"environmentsDir", APP_F_STR, NULL},
-        {"policiesDir", APP_F_STR, NULL},
-        {"allowedSigners", APP_F_STR, NULL},
-        {"audit", APP_F_OBJ, NULL},
+static const struct app__field plugin_fields[] = {
+        {"name", APP_F_STR, NULL},
+        {"command", APP_F_STRLIST, NULL},
+        {"timeout", APP_F_STR, NULL},
         {NULL, 0, NULL},
+};
+
+const struct app__field app__config_fields[] = {
+        {"stateDir", APP_F_STR, NULL},        {"plugins", APP_F_LIST, plugin_fields},
+        {"listen", APP_F_MAP, listen_fields}, {"repositories", APP_F_LIST, repo_fields},
+        {"apps", APP_F_LIST, apps_fields},    {"environmentsDir", APP_F_STR, NULL},
+        {"policiesDir", APP_F_STR, NULL},     {"allowedSigners", APP_F_STR, NULL},
+        {"audit", APP_F_OBJ, NULL},           {NULL, 0, NULL},
 };

@@ -28,6 +28,9 @@ int cmd_env(int argc, char **argv);
 int cmd_kube(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 
+/* In `cairn`: exec `cairn-git` with the same command (main.c); returns only on failure. */
+int exec_git_helper(int argc, char **argv);
+
 /* Print the thread's last error as "cairn: file:line:col: message". */
 void cli_print_error(const char *context);
 

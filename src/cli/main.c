@@ -23,7 +23,7 @@ static int cmd_help(int argc, char **argv);
 #ifdef CAIRN_CLI_GIT
 #define GIT_COMMAND(fn) fn
 #else
-static int exec_git_helper(int argc, char **argv);
+int exec_git_helper(int argc, char **argv);
 #define GIT_COMMAND(fn) exec_git_helper
 #endif
 
@@ -37,7 +37,7 @@ static const cli_command commands[] = {
         {"app", "Argo CD Applications: list, get (with environment and group)",
          GIT_COMMAND(cmd_app)},
         {"env", "environments: list", cmd_env},
-        {"render", "render a kustomization or manifest directory (--path)", cmd_render},
+        {"render", "render an Application, GROUP --env ENV, or a directory (--path)", cmd_render},
         {"kube", "talk to a cluster: ping, get, apply (server-side), delete",
          GIT_COMMAND(cmd_kube)},
         {"version", "print the version", cmd_version},
@@ -49,7 +49,7 @@ static const char *log_level_arg;
 
 #ifndef CAIRN_CLI_GIT
 /* Run `cairn-git COMMAND ARGS...` in place of this process. */
-static int exec_git_helper(int argc, char **argv)
+int exec_git_helper(int argc, char **argv)
 {
 	char self[PATH_MAX], path[PATH_MAX + 16];
 	const char *env = getenv("CAIRN_GIT_HELPER");

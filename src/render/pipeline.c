@@ -16,14 +16,16 @@ static int build_source(json_t **out, cairn_tree *t, const cairn_render_opts *o,
 {
 	int rc;
 
-	if (o->plugin)
-		return cairn_render_plugin_run(out, t, dir, o->plugin, o->plugin_params, o->app);
 	if (o->refuse)
 		return cairn_error_set(
 		        CAIRN_EUNSUPPORTED,
 		        "%s cannot be rendered: no renderer plugin is configured for it "
 		        "(see 'plugins' in docs/config.md)",
 		        o->refuse);
+	if (t == NULL)
+		return cairn_error_set(CAIRN_EINVAL, "no source tree to render");
+	if (o->plugin)
+		return cairn_render_plugin_run(out, t, dir, o->plugin, o->plugin_params, o->app);
 	rc = cairn_render_is_kustomization(t, dir);
 	if (rc < 0)
 		return rc;
