@@ -70,6 +70,8 @@ typedef struct cairn_kube_config {
 	char *username;     /**< basic auth, or NULL */
 	char *password;
 	int64_t token_expiry_us; /**< exec credential expiry (0: none) */
+	char *exec_json;         /**< the exec plugin (JSON), run again at expiry or on 401 */
+	char *exec_user;         /**< the kubeconfig user the plugin belongs to */
 } cairn_kube_config;
 
 /**
@@ -187,6 +189,15 @@ int cairn_kube_server_version(cairn_kube_client *c, char *out, size_t size);
 int cairn_kube_get(cairn_kube_client *c, const cairn_kube_mapping *m, const char *ns,
                    const char *name, json_t **out);
 
+/**
+ * GET the status subresource of one object (`.../NAME/status`): the whole
+ * object as the status endpoint answers it. Same parameters, returns and
+ * ownership as cairn_kube_get(); CAIRN_ENOTFOUND also when the resource has
+ * no status subresource.
+ */
+int cairn_kube_get_status(cairn_kube_client *c, const cairn_kube_mapping *m, const char *ns,
+                          const char *name, json_t **out);
+
 typedef struct cairn_kube_list_opts {
 	const char *label_selector; /**< NULL: none */
 	const char *field_selector; /**< NULL: none */
@@ -213,6 +224,57 @@ int cairn_kube_list(cairn_kube_client *c, const cairn_kube_mapping *m, const cha
  * answered.
  */
 int cairn_kube_apply(cairn_kube_client *c, const json_t *obj, unsigned flags, json_t **out);
+
+/* ---- watch ---- */
+
+/**
+ * Called for each watch event: `type` is "ADDED", "MODIFIED", "DELETED" or
+ * "BOOKMARK"; `obj` is borrowed (json_incref() to keep it). `synthetic` is 1
+ * for events made from a list (the first list and every relist), 0 for
+ * events the server sent. Return 0 to go on, 1 to stop the watch (it
+ * returns 0), or a negative CAIRN_E* code to stop it with that code.
+ */
+typedef int (*cairn_kube_watch_fn)(void *ud, const char *type, json_t *obj, int synthetic);
+
+typedef struct cairn_kube_watch_opts {
+	const char *label_selector; /**< NULL: none */
+	const char *field_selector; /**< NULL: none */
+	int all_namespaces;         /**< 1: ignore ns */
+	/** Start after this version; NULL or "": list first (synthetic ADDED). */
+	const char *resource_version;
+	int64_t deadline_ms;      /**< return 0 after this long; 0: no deadline */
+	const volatile int *stop; /**< return 0 soon (<= ~1 s) after *stop != 0; may be NULL */
+	int64_t stream_timeout_s; /**< timeoutSeconds of each watch request, default 300 */
+	size_t max_event;         /**< largest event line, default 16 MiB */
+	int max_failures;         /**< reconnects in a row without an event, default 10 */
+	long list_limit;          /**< page size of lists, default 500 */
+} cairn_kube_watch_opts;
+
+/**
+ * Watch one resource type (`m` in `ns`, NULL: the client's namespace) until
+ * the callback stops it, *stop is set or the deadline passes. Uses
+ * resourceVersion and allowWatchBookmarks; when the stream ends or drops it
+ * resumes from the last version seen; on 410 Gone (HTTP status or an ERROR
+ * event with code 410) it relists and reports the difference with what it
+ * had seen as synthetic ADDED/MODIFIED/DELETED events (a synthetic DELETED
+ * carries apiVersion, kind and metadata name/namespace/resourceVersion).
+ * Connection failures are retried with backoff, at most max_failures in a
+ * row. `rv_out` (may be NULL) gets the last version seen, to resume later.
+ *
+ * Thread-safety: the watch uses its own libcurl handle for the stream but
+ * the client's handle for lists, so a client must not be used by another
+ * thread while it watches. To watch many kinds, give each watch thread its
+ * own client, or call this in turn with a short deadline per kind and pass
+ * rv_out back as resource_version. The callback runs on the calling thread
+ * and may use the client (not for another watch).
+ *
+ * @return 0 (stopped, deadline), the callback's negative code, or the error
+ *         of a call that is not retried (401, 403, 404, ...; CAIRN_EIO after
+ *         max_failures).
+ */
+int cairn_kube_watch(cairn_kube_client *c, const cairn_kube_mapping *m, const char *ns,
+                     const cairn_kube_watch_opts *opts, cairn_kube_watch_fn fn, void *ud,
+                     char *rv_out, size_t rv_size);
 
 /**
  * DELETE one object. `propagation`: "Background", "Foreground", "Orphan" or

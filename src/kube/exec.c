@@ -144,3 +144,47 @@ out:
 	cairn_buf_dispose(&res.err);
 	return rc;
 }
+
+int kube_creds_expiring(const cairn_kube_client *c)
+{
+	return c->exec_json != NULL && c->token_expiry_us > 0 &&
+	       cairn_time_now() + 10 * 1000000LL >= c->token_expiry_us;
+}
+
+/*
+ * Run the plugin into a scratch config, then move what it gave into the
+ * client: the old token or key is wiped, never left behind.
+ */
+int kube_exec_refresh(cairn_kube_client *c)
+{
+	cairn_kube_config tmp = {0};
+	json_t *exec = NULL;
+	int rc;
+
+	if (c->exec_json == NULL)
+		return cairn_error_set(CAIRN_ENOTFOUND, "no exec credential plugin to refresh");
+	cairn_buf_init(&tmp.cert_pem, (size_t)1 << 20);
+	cairn_buf_init(&tmp.key_pem, (size_t)1 << 20);
+	rc = cairn_json_parse(&exec, c->exec_json, strlen(c->exec_json), "exec");
+	if (rc == 0)
+		rc = kube_exec_credential(&tmp, exec, c->exec_user);
+	if (rc == 0) {
+		kube_str_wipe(c->token);
+		c->token = tmp.token;
+		tmp.token = NULL;
+		if (tmp.cert_pem.len > 0) {
+			kube_buf_wipe(&c->cert);
+			kube_buf_wipe(&c->key);
+			c->cert = tmp.cert_pem;
+			c->key = tmp.key_pem;
+			cairn_buf_init(&tmp.cert_pem, 0);
+			cairn_buf_init(&tmp.key_pem, 0);
+		}
+		c->token_expiry_us = tmp.token_expiry_us;
+	}
+	json_decref(exec);
+	kube_str_wipe(tmp.token);
+	kube_buf_wipe(&tmp.cert_pem);
+	kube_buf_wipe(&tmp.key_pem);
+	return rc;
+}

@@ -57,6 +57,9 @@ void cairn_kube_client_free(cairn_kube_client *c)
 	kube_buf_wipe(&c->cert);
 	kube_buf_wipe(&c->key);
 	json_decref(c->disc);
+	curl_slist_free_all(c->connect_to);
+	free(c->exec_json);
+	free(c->exec_user);
 	free(c);
 }
 
@@ -78,6 +81,41 @@ static void opts_default(cairn_kube_client_opts *o)
 		o->retry_after_cap_ms = 10000;
 	if (o->discovery_ttl_ms <= 0)
 		o->discovery_ttl_ms = 300000;
+}
+
+/*
+ * tls-server-name: libcurl checks the certificate against, and sends as
+ * SNI, the host of the URL. So the URL is rewritten to name the TLS name
+ * and CURLOPT_CONNECT_TO sends the connection to the real address.
+ */
+static int http_tls_name(cairn_kube_client *c, const char *name)
+{
+	const char *host = c->server + 8, *end, *port = "443";
+	char map[1024], url[1024];
+	size_t hl;
+
+	if (strncmp(c->server, "https://", 8) != 0)
+		return 0;
+	if (strpbrk(name, ":/[]@ ") != NULL)
+		return cairn_error_set(CAIRN_EINVAL, "bad tls-server-name '%s'", name);
+	end = host[0] == '[' ? strchr(host, ']') : strchr(host, ':');
+	if (end != NULL && *end == ']')
+		end++;
+	if (end == NULL)
+		end = host + strlen(host);
+	if (*end == ':')
+		port = end + 1;
+	hl = (size_t)(end - host);
+	if ((size_t)snprintf(map, sizeof(map), "%s:%s:%.*s:%s", name, port, (int)hl, host, port) >=
+	            sizeof(map) ||
+	    (size_t)snprintf(url, sizeof(url), "https://%s:%s", name, port) >= sizeof(url))
+		return cairn_error_set(CAIRN_ELIMIT, "server URL too long");
+	c->connect_to = curl_slist_append(NULL, map);
+	free(c->server);
+	c->server = strdup(url);
+	if (c->connect_to == NULL || c->server == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	return 0;
 }
 
 int cairn_kube_client_new(cairn_kube_client **out, const cairn_kube_config *cfg,
@@ -119,6 +157,13 @@ int cairn_kube_client_new(cairn_kube_client **out, const cairn_kube_config *cfg,
 	if (rc == 0)
 		rc = dupbuf(&c->key, &cfg->key_pem);
 	c->insecure = cfg->insecure;
+	c->token_expiry_us = cfg->token_expiry_us;
+	if (rc == 0)
+		rc = dupstr(&c->exec_json, cfg->exec_json);
+	if (rc == 0)
+		rc = dupstr(&c->exec_user, cfg->exec_user != NULL ? cfg->exec_user : "");
+	if (rc == 0 && cfg->tls_server_name != NULL && cfg->tls_server_name[0] != '\0')
+		rc = http_tls_name(c, cfg->tls_server_name);
 	if (rc == 0) {
 		c->h = curl_easy_init();
 		if (c->h == NULL)
@@ -164,7 +209,8 @@ static size_t http_write(char *p, size_t size, size_t n, void *ud)
 	return size * n;
 }
 
-/* Only Retry-After in seconds is read; an HTTP date falls back to backoff. */
+/* Retry-After as delay-seconds or as an HTTP-date (RFC 9110 10.2.3); a date
+ * in the past means now. The cap is applied by the caller. */
 static size_t http_header(char *p, size_t size, size_t n, void *ud)
 {
 	http_sink *s = ud;
@@ -172,7 +218,7 @@ static size_t http_header(char *p, size_t size, size_t n, void *ud)
 	static const char name[] = "retry-after:";
 
 	if (len > sizeof(name) && strncasecmp(p, name, sizeof(name) - 1) == 0) {
-		char tmp[32];
+		char tmp[64];
 		size_t k = len - (sizeof(name) - 1);
 		char *end;
 		long long v;
@@ -184,8 +230,17 @@ static size_t http_header(char *p, size_t size, size_t n, void *ud)
 		v = strtoll(tmp, &end, 10);
 		while (*end == ' ' || *end == '\r' || *end == '\n')
 			end++;
-		if (end != tmp && *end == '\0' && v >= 0)
+		if (end != tmp && *end == '\0' && v >= 0) {
 			s->retry_after_s = v;
+		} else {
+			time_t t;
+
+			while (k > 0 && (tmp[k - 1] == '\r' || tmp[k - 1] == '\n'))
+				tmp[--k] = '\0';
+			t = curl_getdate(tmp, NULL);
+			if (t > 0)
+				s->retry_after_s = t > time(NULL) ? (int64_t)(t - time(NULL)) : 0;
+		}
 	}
 	return len;
 }
@@ -220,8 +275,8 @@ static const char *http_causes(const json_t *st, char *out, size_t size)
  * Keep the Status of a failed answer and set the error from it: the API's
  * message when there is one (it names the object), else the HTTP code.
  */
-static int http_fail(cairn_kube_client *c, long code, const cairn_buf *body, const char *method,
-                     const char *path)
+int kube_http_fail(cairn_kube_client *c, long code, const cairn_buf *body, const char *method,
+                   const char *path)
 {
 	json_t *st = NULL;
 	const char *reason = NULL, *msg = NULL;
@@ -303,12 +358,32 @@ static void http_sleep_ms(int64_t ms)
 		;
 }
 
-/* Set up the handle for one attempt. */
+/* Set up handle `h` for one attempt (kube_http_setup() without the sink). */
 static void http_setup(cairn_kube_client *c, const char *url, const char *method,
                        struct curl_slist *hdrs, const void *body, size_t len, http_sink *sink,
                        int64_t timeout_ms)
 {
 	CURL *h = c->h;
+
+	kube_http_setup(c, h, url, hdrs, timeout_ms);
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_write);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
+	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, http_header);
+	curl_easy_setopt(h, CURLOPT_HEADERDATA, sink);
+	if (strcmp(method, "GET") == 0)
+		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
+	else
+		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
+	if (body != NULL) {
+		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
+		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
+	}
+}
+
+void kube_http_setup(cairn_kube_client *c, void *handle, const char *url, struct curl_slist *hdrs,
+                     int64_t timeout_ms)
+{
+	CURL *h = handle;
 
 	curl_easy_reset(h);
 	curl_easy_setopt(h, CURLOPT_URL, url);
@@ -319,19 +394,9 @@ static void http_setup(cairn_kube_client *c, const char *url, const char *method
 	curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, (long)c->opts.connect_timeout_ms);
 	curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, (long)timeout_ms);
 	curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs);
-	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, http_write);
-	curl_easy_setopt(h, CURLOPT_WRITEDATA, sink);
-	curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, http_header);
-	curl_easy_setopt(h, CURLOPT_HEADERDATA, sink);
 	curl_easy_setopt(h, CURLOPT_USERAGENT, "cairn");
-	if (strcmp(method, "GET") == 0)
-		curl_easy_setopt(h, CURLOPT_HTTPGET, 1L);
-	else
-		curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, method);
-	if (body != NULL) {
-		curl_easy_setopt(h, CURLOPT_POSTFIELDS, body);
-		curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)len);
-	}
+	if (c->connect_to != NULL)
+		curl_easy_setopt(h, CURLOPT_CONNECT_TO, c->connect_to);
 	if (c->ca.len > 0) {
 		struct curl_blob b = {c->ca.ptr, c->ca.len, CURL_BLOB_NOCOPY};
 
@@ -392,7 +457,7 @@ int cairn_kube_request(cairn_kube_client *c, const char *method, const char *pat
 	           (strcmp(method, "PATCH") == 0 && content_type != NULL &&
 	            strcmp(content_type, "application/apply-patch+yaml") == 0);
 	int64_t deadline = cairn_time_mono() + c->opts.deadline_ms * 1000;
-	int rc;
+	int rc, refreshed = 0;
 
 	c->status.code = 0;
 	c->status.reason[0] = c->status.message[0] = '\0';
@@ -423,6 +488,12 @@ int cairn_kube_request(cairn_kube_client *c, const char *method, const char *pat
 			                     method, path, (long long)c->opts.deadline_ms);
 			goto out;
 		}
+		if (kube_creds_expiring(c) && !refreshed) {
+			refreshed = 1;
+			rc = kube_exec_refresh(c);
+			if (rc != 0)
+				goto out;
+		}
 		cairn_buf_reset(&resp);
 		http_setup(c, url.ptr, method, hdrs, body, body_len, &sink,
 		           left < c->opts.timeout_ms ? left : c->opts.timeout_ms);
@@ -449,7 +520,16 @@ int cairn_kube_request(cairn_kube_client *c, const char *method, const char *pat
 			                                   : curl_easy_strerror(cc));
 		} else {
 			retry = code == 429 || (code >= 500 && idem);
-			rc = http_fail(c, code, &resp, method, path);
+			rc = kube_http_fail(c, code, &resp, method, path);
+			/* an exec token the server no longer takes: run the plugin once more
+			 * and send again (the request was refused, so it did not land) */
+			if (code == 401 && c->exec_json != NULL && !refreshed) {
+				refreshed = 1;
+				if (kube_exec_refresh(c) != 0)
+					goto out;
+				attempt--;
+				continue;
+			}
 		}
 		if (!retry || attempt >= c->opts.max_retries)
 			goto out;

@@ -255,6 +255,8 @@ void cairn_kube_config_free(cairn_kube_config *cfg)
 	free(cfg->server);
 	free(cfg->namespace_);
 	free(cfg->tls_server_name);
+	free(cfg->exec_json);
+	free(cfg->exec_user);
 	kube_buf_wipe(&cfg->ca_pem);
 	kube_buf_wipe(&cfg->cert_pem);
 	kube_buf_wipe(&cfg->key_pem);
@@ -426,6 +428,12 @@ static int kc_user(cairn_kube_config *cfg, const json_t *entry, unsigned flags, 
 			        name);
 		if (methods == 0)
 			rc = kube_exec_credential(cfg, json_object_get(v, "exec"), name);
+		if (rc == 0 && methods == 0) {
+			cfg->exec_json = json_dumps(json_object_get(v, "exec"), JSON_COMPACT);
+			cfg->exec_user = strdup(name);
+			if (cfg->exec_json == NULL || cfg->exec_user == NULL)
+				rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		}
 		methods++;
 	}
 	if (rc == 0 && methods > 1)

@@ -249,7 +249,7 @@ int cairn_kube_server_version(cairn_kube_client *c, char *out, size_t size)
 }
 
 /* Append a query parameter, percent-encoded. */
-static int q_add(cairn_buf *b, const char *key, const char *val)
+int kube_qadd(cairn_buf *b, const char *key, const char *val)
 {
 	char *e = curl_easy_escape(NULL, val, 0);
 	int rc;
@@ -262,8 +262,8 @@ static int q_add(cairn_buf *b, const char *key, const char *val)
 }
 
 /* The collection path of `m` in namespace `ns` (NULL for all namespaces). */
-static int kube_path(cairn_buf *b, cairn_kube_client *c, const cairn_kube_mapping *m,
-                     const char *ns, const char *name)
+int kube_path(cairn_buf *b, cairn_kube_client *c, const cairn_kube_mapping *m, const char *ns,
+              const char *name)
 {
 	int rc;
 
@@ -309,6 +309,20 @@ int cairn_kube_get(cairn_kube_client *c, const cairn_kube_mapping *m, const char
 	return rc;
 }
 
+int cairn_kube_get_status(cairn_kube_client *c, const cairn_kube_mapping *m, const char *ns,
+                          const char *name, json_t **out)
+{
+	cairn_buf p = CAIRN_BUF_INIT(8192);
+	int rc = kube_path(&p, c, m, ns != NULL ? ns : "", name);
+
+	if (rc == 0 && cairn_buf_puts(&p, "/status") != 0)
+		rc = cairn_error_set(CAIRN_ELIMIT, "request path too long");
+	if (rc == 0)
+		rc = call_json(c, "GET", p.ptr, NULL, NULL, 0, out);
+	cairn_buf_dispose(&p);
+	return rc;
+}
+
 int cairn_kube_list(cairn_kube_client *c, const cairn_kube_mapping *m, const char *ns,
                     const cairn_kube_list_opts *o, json_t **out)
 {
@@ -317,15 +331,15 @@ int cairn_kube_list(cairn_kube_client *c, const cairn_kube_mapping *m, const cha
 	int rc = kube_path(&p, c, m, o != NULL && o->all_namespaces ? NULL : (ns ? ns : ""), NULL);
 
 	if (rc == 0 && o != NULL && o->label_selector != NULL)
-		rc = q_add(&p, "labelSelector", o->label_selector);
+		rc = kube_qadd(&p, "labelSelector", o->label_selector);
 	if (rc == 0 && o != NULL && o->field_selector != NULL)
-		rc = q_add(&p, "fieldSelector", o->field_selector);
+		rc = kube_qadd(&p, "fieldSelector", o->field_selector);
 	if (rc == 0 && o != NULL && o->limit > 0) {
 		snprintf(lim, sizeof(lim), "%ld", o->limit);
-		rc = q_add(&p, "limit", lim);
+		rc = kube_qadd(&p, "limit", lim);
 	}
 	if (rc == 0 && o != NULL && o->continue_ != NULL && o->continue_[0] != '\0')
-		rc = q_add(&p, "continue", o->continue_);
+		rc = kube_qadd(&p, "continue", o->continue_);
 	if (rc == 0)
 		rc = call_json(c, "GET", p.ptr, NULL, NULL, 0, out);
 	cairn_buf_dispose(&p);
@@ -351,11 +365,11 @@ int cairn_kube_apply(cairn_kube_client *c, const json_t *obj, unsigned flags, js
 	if (rc == 0)
 		rc = kube_path(&p, c, &m, ns != NULL ? ns : "", name);
 	if (rc == 0)
-		rc = q_add(&p, "fieldManager", "cairn");
+		rc = kube_qadd(&p, "fieldManager", "cairn");
 	if (rc == 0)
-		rc = q_add(&p, "force", "true");
+		rc = kube_qadd(&p, "force", "true");
 	if (rc == 0 && (flags & CAIRN_KUBE_DRY_RUN))
-		rc = q_add(&p, "dryRun", "All");
+		rc = kube_qadd(&p, "dryRun", "All");
 	if (rc == 0) {
 		/* JSON is YAML: the apply body is sent as compact JSON */
 		body = json_dumps(obj, JSON_COMPACT);
@@ -377,7 +391,7 @@ int cairn_kube_delete(cairn_kube_client *c, const cairn_kube_mapping *m, const c
 	int rc = kube_path(&p, c, m, ns != NULL ? ns : "", name);
 
 	if (rc == 0 && propagation != NULL)
-		rc = q_add(&p, "propagationPolicy", propagation);
+		rc = kube_qadd(&p, "propagationPolicy", propagation);
 	if (rc == 0)
 		rc = call_json(c, "DELETE", p.ptr, NULL, NULL, 0, NULL);
 	cairn_buf_dispose(&p);

@@ -6,6 +6,7 @@
 
 void kube_config_tests(Suite *s);
 void kube_sim_tests(Suite *s);
+void kube_watch_tests(Suite *s);
 void kube_health_tests(Suite *s);
 
 #endif

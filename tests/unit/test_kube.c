@@ -8,6 +8,7 @@ int main(void)
 
 	kube_config_tests(s);
 	kube_sim_tests(s);
+	kube_watch_tests(s);
 	kube_health_tests(s);
 	return test_run_suite(s);
 }
