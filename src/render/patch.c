@@ -537,8 +537,14 @@ static int smp_one(rset *s, size_t i, const json_t *p)
 	return rc;
 }
 
-/* Whether resource `r` has the patch's own group/version/kind, a name it
- * has had, and (when the patch names one) its namespace. */
+/*
+ * How resource `r` matches an SMP without target: 0 not at all; 1 by its
+ * apiVersion, kind, a name it has had and namespace (unset counting as
+ * `default`); 2 as 1 but the patch has no namespace and the object has
+ * one. kustomize compares the patch with the object's original id too,
+ * whose namespace Cairn does not keep; a loose match stands in for it (a
+ * base's `namespace` set after the object was loaded).
+ */
 static int smp_self_match(const rres *r, const json_t *p)
 {
 	const char *pns = res_str(p, "metadata", "namespace");
@@ -551,16 +557,56 @@ static int smp_self_match(const rres *r, const json_t *p)
 	if (strcmp(res_str(r->obj, "apiVersion", NULL), res_str(p, "apiVersion", NULL)) != 0 ||
 	    strcmp(res_str(r->obj, "kind", NULL), res_str(p, "kind", NULL)) != 0)
 		return 0;
-	if (pns && strcmp(pns[0] ? pns : "default", ns && ns[0] ? ns : "default") != 0)
-		return 0;
 	json_array_foreach(r->names, i, n) any |= strcmp(json_string_value(n), name) == 0;
-	return any;
+	if (!any)
+		return 0;
+	if (strcmp(pns && pns[0] ? pns : "default", ns && ns[0] ? ns : "default") == 0)
+		return 1;
+	return pns == NULL || pns[0] == '\0' ? 2 : 0;
+}
+
+/* The one object an SMP without target applies to: an exact match, else
+ * the only loose one; none or several is an error, as in kustomize. */
+static int smp_find(size_t *out, rset *s, const json_t *p, const char *file)
+{
+	size_t found[2] = {0, 0}, at[2] = {0, 0};
+
+	for (size_t i = 0; i < s->n; i++) {
+		int m = smp_self_match(&s->v[i], p);
+		if (m > 0 && found[m - 1]++ == 0)
+			at[m - 1] = i;
+	}
+	for (int k = 0; k < 2; k++) {
+		if (found[k] == 1) {
+			*out = at[k];
+			return 0;
+		}
+		if (found[k] > 1)
+			return cairn_error_set(CAIRN_EINVAL,
+			                       "strategic merge patch %s '%s' matches %zu objects, "
+			                       "in %s",
+			                       res_str(p, "kind", NULL),
+			                       res_str(p, "metadata", "name"), found[k], file);
+	}
+	return cairn_error_set(CAIRN_ENOTFOUND,
+	                       "no resource matches strategic merge patch %s '%s', in %s",
+	                       res_str(p, "kind", NULL), res_str(p, "metadata", "name"), file);
+}
+
+static int smp_patch_one(rset *s, size_t i, const json_t *p, const char *file)
+{
+	int rc = smp_one(s, i, p);
+
+	if (rc < 0)
+		cairn_error_prefix("patching %s '%s' (%s)", res_str(s->v[i].obj, "kind", NULL),
+		                   res_str(s->v[i].obj, "metadata", "name"), file);
+	return rc;
 }
 
 /* Apply one SMP document: to the targets, or to the object it names. */
 static int apply_smp(rset *s, const json_t *p, const struct target *t, const char *file)
 {
-	size_t i, found = 0;
+	size_t i;
 	int rc;
 
 	if (!json_is_object(p))
@@ -568,34 +614,26 @@ static int apply_smp(rset *s, const json_t *p, const struct target *t, const cha
 		                       "a patch document is neither a map nor a "
 		                       "list, in %s",
 		                       file);
-	if (t == NULL &&
-	    (res_str(p, "apiVersion", NULL) == NULL || res_str(p, "kind", NULL) == NULL ||
-	     res_str(p, "metadata", "name") == NULL))
-		return cairn_error_set(CAIRN_EINVAL,
-		                       "a strategic merge patch without target needs apiVersion, "
-		                       "kind and metadata.name, in %s",
-		                       file);
+	if (t == NULL) {
+		if (res_str(p, "apiVersion", NULL) == NULL || res_str(p, "kind", NULL) == NULL ||
+		    res_str(p, "metadata", "name") == NULL)
+			return cairn_error_set(CAIRN_EINVAL,
+			                       "a strategic merge patch without target needs "
+			                       "apiVersion, kind and metadata.name, in %s",
+			                       file);
+		if ((rc = smp_find(&i, s, p, file)) < 0)
+			return rc;
+		return smp_patch_one(s, i, p, file);
+	}
 	for (i = 0; i < s->n;) {
 		size_t before = s->n;
-		rc = t ? target_match(t, &s->v[i], file) : smp_self_match(&s->v[i], p);
-		if (rc < 0)
+		if ((rc = target_match(t, &s->v[i], file)) < 0)
 			return rc;
-		if (rc > 0) {
-			found++;
-			if ((rc = smp_one(s, i, p)) < 0) {
-				cairn_error_prefix("patching %s '%s' (%s)",
-				                   res_str(s->v[i].obj, "kind", NULL),
-				                   res_str(s->v[i].obj, "metadata", "name"), file);
-				return rc;
-			}
-		}
+		if (rc > 0 && (rc = smp_patch_one(s, i, p, file)) < 0)
+			return rc;
 		if (s->n == before)
 			i++;
 	}
-	if (t == NULL && found == 0)
-		return cairn_error_set(
-		        CAIRN_ENOTFOUND, "no resource matches strategic merge patch %s '%s', in %s",
-		        res_str(p, "kind", NULL), res_str(p, "metadata", "name"), file);
 	return 0;
 }
 

@@ -10,6 +10,7 @@
  * patch's elements first, in the patch's order (each merged with its
  * counterpart), then the remaining elements of the object in their order.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include "cairn/error.h"
@@ -47,20 +48,24 @@ static int fresh(json_t **out, const json_t *pv, const char *type, int depth)
 	return 0;
 }
 
-static json_t *find_keyed(const json_t *list, const char *key, const json_t *val, size_t *at)
+/*
+ * Whether dest element `d` is the counterpart of patch element `p`: the
+ * patch merge key equal and, for lists with several list-map keys (ports:
+ * containerPort and protocol), every one of those equal too, absent on both
+ * sides counting as equal (kustomize does not default them).
+ */
+static int same_element(const json_t *d, const json_t *p, const cairn_merge_key *row)
 {
-	size_t i;
-	json_t *e;
-
-	json_array_foreach(list, i, e)
-	{
-		if (json_is_object(e) && json_equal(json_object_get(e, key), val)) {
-			if (at)
-				*at = i;
-			return e;
-		}
+	if (!json_is_object(d) ||
+	    !json_equal(json_object_get(d, row->patch_key), json_object_get(p, row->patch_key)))
+		return 0;
+	for (size_t k = 0; row->list_map_keys[1] && k < 3 && row->list_map_keys[k]; k++) {
+		json_t *a = json_object_get(d, row->list_map_keys[k]),
+		       *b = json_object_get(p, row->list_map_keys[k]);
+		if ((a == NULL) != (b == NULL) || (a && !json_equal(a, b)))
+			return 0;
 	}
-	return NULL;
+	return 1;
 }
 
 static int push(json_t *arr, json_t *v)
@@ -70,75 +75,94 @@ static int push(json_t *arr, json_t *v)
 	return 0;
 }
 
-/*
- * Merge a list whose elements are maps identified by `key`: patch elements
- * first (merged with the object's element of the same key, or alone),
- * `$patch: delete` elements dropped along with their counterpart, then the
- * object's unmatched elements. An element `{$patch: replace}` makes the
- * patch's list replace the object's.
- */
-static int merge_keyed(json_t **out, const json_t *dl, const json_t *pl, const char *key,
-                       const char *itype, const char *field, int depth)
+/* Whether `e` is the lone list element `{$patch: replace}`. */
+static int replace_marker(const json_t *e)
 {
-	json_t *res = json_array(), *used = json_array(), *e;
+	const char *d = directive(e);
+
+	return d && strcmp(d, "replace") == 0 && json_object_size(e) == 1;
+}
+
+/* The merged form of patch element `e`: merged into its counterpart `old`,
+ * or alone. */
+static int merged_element(json_t **out, const json_t *old, const json_t *e, const char *itype,
+                          int depth)
+{
+	json_t *m;
+	int rc;
+
+	if (old == NULL)
+		return fresh(out, e, itype, depth);
+	m = json_deep_copy(old);
+	if (m == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	if ((rc = merge_map(m, e, itype, depth + 1)) < 0) {
+		json_decref(m);
+		return rc;
+	}
+	*out = m;
+	return 0;
+}
+
+/*
+ * Merge a list whose elements are maps identified by the row's merge key:
+ * patch elements first (merged with the object's element of the same key,
+ * or alone), `$patch: delete` elements dropped along with their
+ * counterpart, then the object's unmatched elements. An element
+ * `{$patch: replace}` makes the patch's list replace the object's. A patch
+ * element whose merge key matches an element but whose other list-map keys
+ * do not is dropped, as kubectl kustomize prints.
+ */
+static int merge_keyed(json_t **out, const json_t *dl, const json_t *pl, const cairn_merge_key *row,
+                       const char *itype, int depth)
+{
+	size_t i, j, n = json_array_size(dl);
+	json_t *res = json_array(), *e, *d;
+	char *used = calloc(n + 1, 1);
 	int replace = 0, rc = 0;
-	size_t i;
 
 	if (res == NULL || used == NULL) {
 		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
 		goto out;
 	}
+	json_array_foreach(pl, i, e) replace |= replace_marker(e);
 	json_array_foreach(pl, i, e)
 	{
-		const char *d = directive(e);
-		if (d && strcmp(d, "replace") == 0 && json_object_size(e) == 1)
-			replace = 1;
-	}
-	json_array_foreach(pl, i, e)
-	{
-		const char *d = directive(e);
-		json_t *kv = json_object_get(e, key), *old, *m;
-		if (d && strcmp(d, "replace") == 0 && json_object_size(e) == 1)
+		const char *dir = directive(e);
+		json_t *old = NULL, *m = NULL;
+		int near = 0;
+		if (replace_marker(e))
 			continue;
-		if (kv == NULL) {
+		if (json_object_get(e, row->patch_key) == NULL) {
 			rc = cairn_error_set(CAIRN_EINVAL,
-			                     "an element of list '%s' has no merge key '%s'", field,
-			                     key);
+			                     "an element of list '%s' has no merge key '%s'",
+			                     row->field, row->patch_key);
 			goto out;
 		}
-		old = replace ? NULL : find_keyed(dl, key, kv, NULL);
-		if (old && (rc = push(used, json_incref(kv))) < 0)
-			goto out;
-		if (d && strcmp(d, "delete") == 0)
-			continue;
-		if (old) {
-			m = json_deep_copy(old);
-			if (m == NULL || (rc = merge_map(m, e, itype, depth + 1)) < 0) {
-				json_decref(m);
-				rc = rc ? rc : cairn_error_set(CAIRN_ENOMEM, "out of memory");
-				goto out;
+		json_array_foreach(replace ? NULL : dl, j, d)
+		{
+			if (old == NULL && same_element(d, e, row)) {
+				old = d;
+				used[j] = 1;
 			}
-		} else if ((rc = fresh(&m, e, itype, depth)) < 0) {
-			goto out;
+			near |= json_is_object(d) && json_equal(json_object_get(d, row->patch_key),
+			                                        json_object_get(e, row->patch_key));
 		}
-		if ((rc = push(res, m)) < 0)
+		if ((dir && strcmp(dir, "delete") == 0) || (old == NULL && near))
+			continue;
+		if ((rc = merged_element(&m, old, e, itype, depth)) < 0 || (rc = push(res, m)) < 0)
 			goto out;
 	}
-	json_array_foreach(replace ? NULL : dl, i, e)
+	json_array_foreach(replace ? NULL : dl, j, d)
 	{
-		json_t *kv = json_object_get(e, key);
-		size_t j;
-		json_t *u;
-		int seen = 0;
-		json_array_foreach(used, j, u) seen |= kv && json_equal(u, kv);
-		if (!seen && (rc = push(res, json_deep_copy(e))) < 0)
+		if (!used[j] && (rc = push(res, json_deep_copy(d))) < 0)
 			goto out;
 	}
 	*out = res;
 	res = NULL;
 out:
 	json_decref(res);
-	json_decref(used);
+	free(used);
 	return rc;
 }
 
@@ -174,8 +198,7 @@ static int merge_list(json_t **out, const json_t *dl, const json_t *pl, const ch
 {
 	const cairn_merge_key *row = cairn_k8s_merge_key_find(type, field);
 	int merge = row && (row->patch_strategy & CAIRN_PATCH_MERGE);
-	json_t *empty = NULL, *res = NULL, *e;
-	size_t i;
+	json_t *empty = NULL, *res = NULL;
 	int rc = 0;
 
 	if (!json_is_array(dl))
@@ -183,22 +206,12 @@ static int merge_list(json_t **out, const json_t *dl, const json_t *pl, const ch
 	if (dl == NULL)
 		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
 	if (merge && row->strategy == CAIRN_MERGE_BY_KEY && row->patch_key) {
-		rc = merge_keyed(&res, dl, pl, row->patch_key, cairn_k8s_field_type(type, field),
-		                 field, depth);
+		rc = merge_keyed(&res, dl, pl, row, cairn_k8s_field_type(type, field), depth);
 	} else if (merge && row->strategy == CAIRN_MERGE_SET) {
 		rc = merge_set(&res, dl, pl);
 	} else {
-		/* replaced; a lone `$patch: replace` element is only a directive */
-		res = json_array();
-		json_array_foreach(res ? pl : NULL, i, e)
-		{
-			const char *d = directive(e);
-			json_t *c = NULL;
-			if (d && strcmp(d, "replace") == 0 && json_object_size(e) == 1)
-				continue;
-			if ((rc = fresh(&c, e, NULL, depth)) < 0 || (rc = push(res, c)) < 0)
-				break;
-		}
+		/* replaced, verbatim: kustomize keeps even directives in such lists */
+		res = json_deep_copy(pl);
 		if (res == NULL)
 			rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
 	}

@@ -78,9 +78,17 @@ static void sim_start(void)
 
 static void sim_stop(void)
 {
+	static const char *const extra[] = {"plugin.sh", "token", "kc-exec", "count401",
+	                                    "countexp"};
+	char p[sizeof(sim_dir) + 16];
+
 	if (sim_pid > 0) {
 		kill(sim_pid, SIGKILL);
 		waitpid(sim_pid, NULL, 0);
+	}
+	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
+		snprintf(p, sizeof(p), "%s/%s", sim_dir, extra[i]);
+		unlink(p);
 	}
 	unlink(sim_kc);
 	unlink(sim_state);
@@ -722,6 +730,103 @@ START_TEST(retry_after_http_date_capped)
 }
 END_TEST
 
+/*
+ * An exec plugin (a shell script) whose first credential the server
+ * refuses ("stale"), and whose later ones carry the real token; every run
+ * is counted in a file. `expiry` is its expirationTimestamp.
+ */
+static cairn_kube_client *exec_client(const char *expiry, const char *count)
+{
+	cairn_kube_config *cfg = sim_config(NULL);
+	cairn_kubeconfig *kc = NULL;
+	cairn_kube_client *c = NULL;
+	char plugin[128], kc2[128], env[300], tok[128];
+	FILE *f;
+
+	snprintf(tok, sizeof(tok), "%s/token", sim_dir);
+	f = fopen(tok, "w");
+	fprintf(f, "%s", cfg->token);
+	fclose(f);
+	snprintf(plugin, sizeof(plugin), "%s/plugin.sh", sim_dir);
+	f = fopen(plugin, "w");
+	fprintf(f,
+	        "#!/bin/sh\necho x >> %s\n"
+	        "if [ $(wc -l < %s) -eq 1 ]; then t=stale; else t=$(cat %s); fi\n"
+	        "printf '{\"apiVersion\":\"client.authentication.k8s.io/v1\",\"kind\":"
+	        "\"ExecCredential\",\"status\":{\"token\":\"%%s\",\"expirationTimestamp\":"
+	        "\"%s\"}}' \"$t\"\n",
+	        count, count, tok, expiry);
+	fclose(f);
+	chmod(plugin, 0700);
+	snprintf(kc2, sizeof(kc2), "%s/kc-exec", sim_dir);
+	f = fopen(kc2, "w");
+	fprintf(f,
+	        "apiVersion: v1\nkind: Config\nusers:\n- name: plug\n  user:\n    exec:\n"
+	        "      apiVersion: client.authentication.k8s.io/v1\n      command: %s\n"
+	        "contexts:\n- name: plug\n  context: {cluster: cairn-sim, user: plug}\n",
+	        plugin);
+	fclose(f);
+	snprintf(env, sizeof(env), "%s:%s", sim_kc, kc2);
+	setenv("KUBECONFIG", env, 1);
+	cairn_kube_config_free(cfg);
+	ck_assert_int_eq(cairn_kubeconfig_load(&kc, NULL, CAIRN_KUBECONFIG_TRUSTED), 0);
+	ck_assert_int_eq(cairn_kube_config_resolve(&cfg, kc, "plug"), 0);
+	ck_assert_str_eq(cfg->token, "stale");
+	ck_assert_int_eq(cairn_kube_client_new(&c, cfg, NULL), 0);
+	cairn_kube_config_free(cfg);
+	cairn_kubeconfig_free(kc);
+	return c;
+}
+
+static int lines_of(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	int n = 0, ch;
+
+	if (f == NULL)
+		return 0;
+	while ((ch = fgetc(f)) != EOF)
+		n += ch == '\n';
+	fclose(f);
+	return n;
+}
+
+START_TEST(exec_refresh_on_401)
+{
+	char count[128], v[32];
+	cairn_kube_client *c;
+
+	snprintf(count, sizeof(count), "%s/count401", sim_dir);
+	c = exec_client("2999-01-01T00:00:00Z", count);
+	ck_assert_int_eq(lines_of(count), 1);
+	/* 401 with "stale": the plugin runs again and the call is sent again, once */
+	ck_assert_int_eq(cairn_kube_server_version(c, v, sizeof(v)), 0);
+	ck_assert_int_eq(lines_of(count), 2);
+	ck_assert_uint_eq(cairn_kube_request_count(c), 2);
+	ck_assert_int_eq(cairn_kube_server_version(c, v, sizeof(v)), 0);
+	ck_assert_int_eq(lines_of(count), 2);
+	ck_assert_uint_eq(cairn_kube_request_count(c), 3);
+	cairn_kube_client_free(c);
+}
+END_TEST
+
+START_TEST(exec_refresh_at_expiry)
+{
+	char count[128], v[32];
+	cairn_kube_client *c;
+
+	snprintf(count, sizeof(count), "%s/countexp", sim_dir);
+	/* expired at once: the credential is renewed before each call is sent */
+	c = exec_client("2020-01-01T00:00:00Z", count);
+	ck_assert_int_eq(cairn_kube_server_version(c, v, sizeof(v)), 0);
+	ck_assert_int_eq(lines_of(count), 2);
+	ck_assert_uint_eq(cairn_kube_request_count(c), 1); /* no 401 first */
+	ck_assert_int_eq(cairn_kube_server_version(c, v, sizeof(v)), 0);
+	ck_assert_int_eq(lines_of(count), 3);
+	cairn_kube_client_free(c);
+}
+END_TEST
+
 void kube_watch_tests(Suite *s)
 {
 	TCase *tc = tcase_create("watch");
@@ -741,5 +846,7 @@ void kube_watch_tests(Suite *s)
 	tcase_add_test(tc, tls_server_name);
 	tcase_add_test(tc, latency_and_conflict_faults);
 	tcase_add_test(tc, retry_after_http_date_capped);
+	tcase_add_test(tc, exec_refresh_on_401);
+	tcase_add_test(tc, exec_refresh_at_expiry);
 	suite_add_tcase(s, tc);
 }

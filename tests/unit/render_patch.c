@@ -118,6 +118,22 @@ START_TEST(smp_matching_nothing)
 }
 END_TEST
 
+START_TEST(smp_matching_several)
+{
+	put("d.yaml", "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: a}\n---\n"
+	              "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: c, namespace: b}\n");
+	ck_assert_int_eq(render(NULL, "patches:\n- patch: |-\n    apiVersion: v1\n"
+	                              "    kind: ConfigMap\n    metadata: {name: c}\n"),
+	                 CAIRN_EINVAL);
+	ck_assert_error_contains("strategic merge patch ConfigMap 'c' matches 2 objects");
+	/* naming the namespace picks one */
+	ck_assert_int_eq(render(NULL,
+	                        "patches:\n- patch: |-\n    apiVersion: v1\n"
+	                        "    kind: ConfigMap\n    metadata: {name: c, namespace: b}\n"),
+	                 0);
+}
+END_TEST
+
 START_TEST(bad_target_regex)
 {
 	ck_assert_int_eq(render(NULL, "patches:\n- target: {name: 'w(eb'}\n  patch: |-\n"
@@ -209,6 +225,7 @@ void render_patch_tests(Suite *s)
 	tcase_add_test(tc, unknown_op);
 	tcase_add_test(tc, pointer_to_nothing);
 	tcase_add_test(tc, smp_matching_nothing);
+	tcase_add_test(tc, smp_matching_several);
 	tcase_add_test(tc, bad_target_regex);
 	tcase_add_test(tc, malformed_entries);
 	tcase_add_test(tc, smp_results);
