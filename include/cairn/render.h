@@ -62,6 +62,47 @@ int cairn_render_kustomize(json_t **out, cairn_tree *t, const char *dir);
  */
 int cairn_render_directory(json_t **out, cairn_tree *t, const char *dir, int recursive);
 
+/** Options of cairn_render_directory_opts(): Argo CD's `directory` source. */
+typedef struct cairn_render_dir_opts {
+	unsigned int version; /**< CAIRN_RENDER_DIR_OPTS_VERSION */
+	int recurse;          /**< also the files of subdirectories */
+	/** Glob a file's path relative to `dir` must match to be read (NULL or
+	 * "": every file). Argo CD's glob syntax: `*` (any run of characters,
+	 * '/' included), `?`, `[a-z]`, `[!x]`, `{a,b}` alternatives (nestable),
+	 * `\` escapes. */
+	const char *include;
+	/** Glob of files left out, checked before `include` (NULL or "": none). */
+	const char *exclude;
+} cairn_render_dir_opts;
+
+#define CAIRN_RENDER_DIR_OPTS_VERSION 1
+#define CAIRN_RENDER_DIR_OPTS_INIT                                                                 \
+	{                                                                                          \
+		CAIRN_RENDER_DIR_OPTS_VERSION, 0, NULL, NULL                                       \
+	}
+
+/**
+ * cairn_render_directory() with Argo CD's `directory` options: only the
+ * .yaml, .yml and .json files whose path relative to `dir` matches
+ * `include` and does not match `exclude` are read.
+ *
+ * @param opts  NULL means CAIRN_RENDER_DIR_OPTS_INIT; borrowed.
+ * @return as cairn_render_directory(); also CAIRN_EINVAL for a malformed
+ *         glob (unclosed `[` or `{`, trailing `\`) or an unknown
+ *         `opts->version`, and CAIRN_ELIMIT for a glob of more than 1,024
+ *         alternatives. `out` is untouched on failure. Thread-safety: as
+ *         cairn_render_directory().
+ */
+int cairn_render_directory_opts(json_t **out, cairn_tree *t, const char *dir,
+                                const cairn_render_dir_opts *opts);
+
+/**
+ * Whether `path` matches `pattern` in the glob syntax of
+ * cairn_render_dir_opts (Argo CD's). Returns 1, 0, CAIRN_EINVAL (malformed
+ * pattern, message set) or CAIRN_ELIMIT. Thread-safe.
+ */
+int cairn_render_glob_match(const char *pattern, const char *path);
+
 /**
  * Whether `dir` of `t` holds a kustomization file (kustomization.yaml,
  * kustomization.yml or Kustomization). Returns 1, 0, or a negative error.

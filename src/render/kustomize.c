@@ -18,14 +18,25 @@ static const char *const kust_names[] = {"kustomization.yaml", "kustomization.ym
 
 /* Fields the native renderer implements; every other field is refused. */
 static const char *const supported_fields[] = {
-        "apiVersion",      "kind",
-        "bases",           "resources",
-        "namespace",       "namePrefix",
-        "nameSuffix",      "commonLabels",
-        "labels",          "commonAnnotations",
-        "images",          "replicas",
-        "patches",         "patchesStrategicMerge",
+        "apiVersion",
+        "kind",
+        "bases",
+        "resources",
+        "namespace",
+        "namePrefix",
+        "nameSuffix",
+        "commonLabels",
+        "labels",
+        "commonAnnotations",
+        "images",
+        "replicas",
+        "patches",
+        "patchesStrategicMerge",
         "patchesJson6902",
+        "components",
+        "configMapGenerator",
+        "secretGenerator",
+        "generatorOptions",
 };
 
 struct kctx {
@@ -56,6 +67,7 @@ int rset_add(rset *s, json_t *obj, const char *file)
 		s->cap = cap;
 	}
 	s->v[s->n].obj = json_incref(obj);
+	s->v[s->n].hash = 0;
 	s->v[s->n].names = json_pack("[s]", name);
 	if (s->v[s->n].names == NULL) {
 		json_decref(obj);
@@ -94,6 +106,7 @@ int rset_append(rset *dst, rset *src, const char *file)
 			return cairn_error_last()->code;
 		json_decref(dst->v[dst->n - 1].names);
 		dst->v[dst->n - 1].names = json_incref(src->v[i].names);
+		dst->v[dst->n - 1].hash = src->v[i].hash;
 	}
 	return 0;
 }
@@ -150,7 +163,7 @@ int cairn_render_is_kustomization(cairn_tree *t, const char *dir)
 	return 0;
 }
 
-static int load_docs(json_t **out, cairn_tree *t, const char *path, cairn_yaml_profile prof)
+int load_docs(json_t **out, cairn_tree *t, const char *path, cairn_yaml_profile prof)
 {
 	cairn_buf b = CAIRN_BUF_INIT(CAIRN_RENDER_FILE_MAX);
 	cairn_yaml_opts o = CAIRN_YAML_OPTS_INIT;
@@ -165,7 +178,7 @@ static int load_docs(json_t **out, cairn_tree *t, const char *path, cairn_yaml_p
 }
 
 /* Add every object of the documents: empty ones skipped, Lists flattened. */
-static int add_docs(rset *s, json_t *docs, const char *path)
+int add_docs(rset *s, json_t *docs, const char *path)
 {
 	size_t i;
 	json_t *d;
@@ -197,7 +210,21 @@ static int add_docs(rset *s, json_t *docs, const char *path)
 	return 0;
 }
 
-static int build(rset *out, struct kctx *k, const char *dir);
+static int accumulate(rset *acc, struct kctx *k, const char *dir, int component);
+
+/* Render the kustomization of `dir` into `out` (no name fix-up, no sort). */
+static int build(rset *out, struct kctx *k, const char *dir)
+{
+	rset acc = {0};
+	int rc = accumulate(&acc, k, dir, 0);
+
+	if (rc == 0) {
+		*out = acc;
+		acc = (rset){0};
+	}
+	rset_dispose(&acc);
+	return rc;
+}
 
 static int load_resource(rset *acc, struct kctx *k, const char *dir, const char *rel,
                          const char *kfile)
@@ -239,12 +266,19 @@ out:
 	return rc;
 }
 
-static int check_fields(const json_t *kz, const char *file)
+static int check_fields(const json_t *kz, const char *file, int component)
 {
 	const char *key, *kind = res_str(kz, "kind", NULL);
 	json_t *v;
 
-	if (kind != NULL && strcmp(kind, "Kustomization") != 0)
+	if (component && (kind == NULL || strcmp(kind, "Component") != 0))
+		return cairn_error_set(CAIRN_EINVAL, "a component must have kind Component, in %s",
+		                       file);
+	if (!component && kind != NULL && strcmp(kind, "Component") == 0)
+		return cairn_error_set(CAIRN_EINVAL,
+		                       "a Component can only be listed in 'components', in %s",
+		                       file);
+	if (!component && kind != NULL && strcmp(kind, "Kustomization") != 0)
 		return cairn_error_set(CAIRN_EUNSUPPORTED, "kind '%s' is not supported, in %s",
 		                       kind, file);
 	json_object_foreach((json_t *)kz, key, v)
@@ -273,6 +307,36 @@ static int str_field(const char **out, const json_t *kz, const char *key, const 
 		return cairn_error_set(CAIRN_EINVAL, "'%s' is not a string, in %s", key, file);
 	*out = json_string_value(v);
 	return 0;
+}
+
+/* Each entry of `components`: a directory holding a kind Component
+ * kustomization, applied in list order to the accumulated set. */
+static int load_components(rset *acc, struct kctx *k, const char *dir, const json_t *list,
+                           const char *file)
+{
+	size_t i;
+	int rc = 0;
+
+	if (list == NULL || json_is_null(list))
+		return 0;
+	if (!json_is_array(list))
+		return cairn_error_set(CAIRN_EINVAL, "'components' is not a list, in %s", file);
+	for (i = 0; rc == 0 && i < json_array_size(list); i++) {
+		const char *rel = json_string_value(json_array_get(list, i));
+		char *p = NULL;
+		if (rel == NULL)
+			return cairn_error_set(CAIRN_EINVAL,
+			                       "components[%zu] is not a string, in %s", i, file);
+		if (strstr(rel, "://") || strncmp(rel, "github.com/", 11) == 0)
+			return cairn_error_set(CAIRN_EUNSUPPORTED,
+			                       "remote component '%s' is not supported, in %s", rel,
+			                       file);
+		rc = join(&p, dir, rel, file);
+		if (rc == 0)
+			rc = accumulate(acc, k, p, 1);
+		free(p);
+	}
+	return rc;
 }
 
 /* Run the transformers of one kustomization, in kustomize's order. */
@@ -318,12 +382,17 @@ static int transform(rset *s, cairn_tree *t, const json_t *kz, const char *file)
 	return 0;
 }
 
-/* Render the kustomization of `dir` into `out` (no name fix-up, no sort). */
-static int build(rset *out, struct kctx *k, const char *dir)
+/*
+ * Add what the kustomization (or, with `component`, the Component) of `dir`
+ * makes to `acc`, as kustomize's accumulateTarget does: resources and bases
+ * appended, then the generators, then the components run on the whole
+ * accumulated set, then the transformers, which also see the parent's
+ * objects when this is a component.
+ */
+static int accumulate(rset *acc, struct kctx *k, const char *dir, int component)
 {
 	json_t *docs = NULL, *kz, *res;
 	char *file = NULL;
-	rset acc = {0};
 	size_t i;
 	int rc, which;
 
@@ -351,7 +420,7 @@ static int build(rset *out, struct kctx *k, const char *dir)
 		rc = cairn_error_set(CAIRN_EINVAL, "a kustomization must be one map, in %s", file);
 		goto out;
 	}
-	if ((rc = check_fields(kz, file)) < 0)
+	if ((rc = check_fields(kz, file, component)) < 0)
 		goto out;
 	/* legacy `bases` are loaded after `resources`, as kustomize v5 does */
 	for (int f = 0; rc == 0 && f < 2; f++) {
@@ -368,18 +437,18 @@ static int build(rset *out, struct kctx *k, const char *dir)
 				rc = cairn_error_set(CAIRN_EINVAL, "%s[%zu] is not a string, in %s",
 				                     field, i, file);
 			else
-				rc = load_resource(&acc, k, dir, rel, file);
+				rc = load_resource(acc, k, dir, rel, file);
 		}
 	}
+	/* kustomize >= 5.1 runs components after the generators */
 	if (rc == 0)
-		rc = transform(&acc, k->t, kz, file);
-	if (rc == 0) {
-		*out = acc;
-		acc = (rset){0};
-	}
+		rc = gen_run(acc, k->t, dir, kz, file);
+	if (rc == 0)
+		rc = load_components(acc, k, dir, json_object_get(kz, "components"), file);
+	if (rc == 0)
+		rc = transform(acc, k->t, kz, file);
 out:
 	k->depth--;
-	rset_dispose(&acc);
 	json_decref(docs);
 	free(file);
 	return rc;
@@ -398,6 +467,8 @@ int cairn_render_kustomize(json_t **out, cairn_tree *t, const char *dir)
 	if (strcmp(clean, ".") == 0)
 		clean[0] = '\0';
 	rc = build(&s, &k, clean);
+	if (rc == 0)
+		rc = gen_hash_names(&s);
 	if (rc == 0)
 		rc = tf_namerefs(&s);
 	if (rc < 0)

@@ -6,11 +6,15 @@
 
 #include <jansson.h>
 
+#include "cairn/source.h"
+#include "cairn/yaml.h"
+
 /* One resource being rendered: its object and every name it has had
  * (oldest first), for the name-reference fix-up at the end. */
 typedef struct rres {
 	json_t *obj;
 	json_t *names;
+	int hash; /* a generated object whose name takes the content hash */
 } rres;
 
 typedef struct rset {
@@ -45,5 +49,17 @@ int tf_patches_json6902(rset *s, struct cairn_tree *t, const json_t *list, const
 int json_patch_apply(json_t *obj, const json_t *ops);
 int smp_apply(json_t *obj, const json_t *patch);
 void sort_legacy(rset *s);
+
+/* generate.c: configMapGenerator/secretGenerator of kustomization `kz`
+ * (file `file` in directory `dir`) into s; then, once the top-level build
+ * is done, the content-hash suffixes (gen_hash: kustomize's 10 chars). */
+int gen_run(rset *s, cairn_tree *t, const char *dir, const json_t *kz, const char *file);
+int gen_hash(char out[11], const json_t *obj);
+int gen_hash_names(rset *s);
+
+/* kustomize.c, shared with directory.c: a file's YAML documents, and their
+ * objects added to s (empty documents skipped, Lists flattened). */
+int load_docs(json_t **out, cairn_tree *t, const char *path, cairn_yaml_profile prof);
+int add_docs(rset *s, json_t *docs, const char *path);
 
 #endif

@@ -64,20 +64,26 @@ START_TEST(unsupported_field_named)
 }
 END_TEST
 
-START_TEST(generators_refused)
+START_TEST(helm_charts_refused)
 {
-	put("kustomization.yml", "configMapGenerator:\n- name: g\n  literals: [a=b]\n");
+	put("kustomization.yml", "helmCharts:\n- name: g\n  repo: https://example.com\n");
 	expect("", CAIRN_EUNSUPPORTED);
-	ck_assert_error_contains("'configMapGenerator'");
+	ck_assert_error_contains("'helmCharts'");
 	ck_assert_error_contains("kustomization.yml");
 }
 END_TEST
 
-START_TEST(component_refused)
+/* A Component is rendered only through a parent's `components`, and a
+ * parent's `components` must name Components. */
+START_TEST(component_misplaced_refused)
 {
 	put("Kustomization", "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\n");
-	expect("", CAIRN_EUNSUPPORTED);
-	ck_assert_error_contains("kind 'Component'");
+	expect("", CAIRN_EINVAL);
+	ck_assert_error_contains("a Component can only be listed in 'components'");
+	put("p/kustomization.yaml", "resources: [../cm.yaml]\ncomponents: [../q]\n");
+	put("q/kustomization.yaml", "resources: [../cm.yaml]\n");
+	expect("p", CAIRN_EINVAL);
+	ck_assert_error_contains("a component must have kind Component, in q/kustomization.yaml");
 }
 END_TEST
 
@@ -182,8 +188,8 @@ void render_refuse_tests(Suite *s)
 
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, unsupported_field_named);
-	tcase_add_test(tc, generators_refused);
-	tcase_add_test(tc, component_refused);
+	tcase_add_test(tc, helm_charts_refused);
+	tcase_add_test(tc, component_misplaced_refused);
 	tcase_add_test(tc, remote_resource_refused);
 	tcase_add_test(tc, escape_refused);
 	tcase_add_test(tc, symlink_escape_refused);

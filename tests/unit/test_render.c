@@ -7,6 +7,7 @@ int main(void)
 
 	render_parity_tests(s);
 	render_refuse_tests(s);
+	render_gen_tests(s);
 	render_patch_tests(s);
 	return test_run_suite(s);
 }
