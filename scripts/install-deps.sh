@@ -9,7 +9,8 @@ PKGS="autoconf automake libtool pkg-config make gcc clang llvm libclang-rt-14-de
  libgit2-dev libyaml-dev libcurl4-openssl-dev libssl-dev libjansson-dev
  libsodium-dev check libmicrohttpd-dev libgnutls28-dev libsqlite3-dev
  libjq-dev libonig-dev
- python3 python3-cryptography openssh-client openssh-server clang-format gawk"
+ python3 python3-cryptography openssh-client openssh-server clang-format gawk
+ prometheus"
 
 missing=""
 for p in $PKGS; do

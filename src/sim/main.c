@@ -18,6 +18,7 @@
 
 #include "server_internal.h"
 #include "sim.h"
+#include "traffic.h"
 
 static volatile sig_atomic_t g_stop;
 
@@ -31,7 +32,9 @@ static void usage(FILE *f)
 {
 	fprintf(f, "usage: cairn-sim --listen 127.0.0.1:PORT --kubeconfig-out FILE [--state FILE]\n"
 	           "                 [--openapi-dir DIR] [--token TOKEN] [--history N] [--faults "
-	           "JSON]\n");
+	           "JSON]\n"
+	           "                 [--traffic-rps N] [--traffic-rule RULE]... "
+	           "[--metrics-listen 127.0.0.1:PORT]\n");
 }
 
 static int register_crd(void *ud, const char *ns, const char *name, const char *json, size_t len)
@@ -85,6 +88,11 @@ int main(int argc, char **argv)
 {
 	const char *listen = "127.0.0.1:0", *kcout = NULL, *state = NULL, *token = NULL;
 	const char *faults = NULL;
+	const char *rules[64], *metrics_listen = NULL;
+	size_t nrules = 0;
+	double rps = 10;
+	void *md = NULL;
+	int mport = 0;
 	sim_server srv = {0};
 	sim_tls tls = {0};
 	struct MHD_Daemon *d = NULL;
@@ -115,6 +123,12 @@ int main(int argc, char **argv)
 			token = v;
 		else if (!strcmp(a, "--faults"))
 			faults = v;
+		else if (!strcmp(a, "--traffic-rule") && nrules < sizeof rules / sizeof rules[0])
+			rules[nrules++] = v;
+		else if (!strcmp(a, "--traffic-rps"))
+			rps = strtod(v, NULL);
+		else if (!strcmp(a, "--metrics-listen"))
+			metrics_listen = v;
 		else if (!strcmp(a, "--history"))
 			history = strtoul(v, NULL, 10);
 		else {
@@ -155,6 +169,14 @@ int main(int argc, char **argv)
 		goto fail;
 	if (create_default_namespaces(srv.store))
 		goto fail;
+	if (sim_traffic_new(&srv.traffic, srv.store, rps))
+		goto fail;
+	for (size_t i = 0; i < nrules; i++)
+		if (sim_traffic_add_rule(srv.traffic, rules[i]))
+			goto fail;
+	if (metrics_listen && (parse_listen(metrics_listen, &mport) ||
+	                       !(md = sim_metrics_listen(srv.traffic, mport, &mport))))
+		goto fail;
 	srv.client_ca_pem = tls.ca_pem;
 	d = sim_server_start(&srv, &tls, port, &bound);
 	if (!d)
@@ -166,6 +188,8 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	signal(SIGINT, on_signal);
 	printf("listening on 127.0.0.1:%d\n", bound);
+	if (md)
+		printf("metrics on 127.0.0.1:%d\n", mport);
 	fflush(stdout);
 	while (!g_stop)
 		pause();
@@ -173,6 +197,8 @@ int main(int argc, char **argv)
 	sim_store_close_watches(srv.store);
 	MHD_stop_daemon(d);
 	d = NULL;
+	sim_metrics_stop(md);
+	md = NULL;
 	if (state && sim_store_save(srv.store, state))
 		goto fail;
 	rc = 0;
@@ -183,6 +209,8 @@ out:
 	if (d)
 		MHD_stop_daemon(d);
 	sim_tls_dispose(&tls);
+	sim_metrics_stop(md);
+	sim_traffic_free(srv.traffic);
 	sim_faults_free(srv.faults);
 	sim_registry_free(srv.reg);
 	sim_store_free(srv.store);

@@ -21,6 +21,7 @@
 
 #include "server_internal.h"
 #include "sim.h"
+#include "traffic.h"
 
 #define SIM_MAX_BODY ((size_t)8 << 20)
 
@@ -293,6 +294,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 	if (ctx->too_big) {
 		sim_reply_status(&reply, 413, "RequestEntityTooLarge", "request entity too large",
 		                 NULL, NULL, NULL);
+		ret = send_reply(conn, &reply, 0);
+		goto out;
+	}
+	if (srv->traffic &&
+	    sim_traffic_route(srv->traffic, method, url, rq.body, rq.body_len, &reply)) {
 		ret = send_reply(conn, &reply, 0);
 		goto out;
 	}
