@@ -165,13 +165,13 @@ START_TEST(test_kill9_in_write_loop)
 END_TEST
 
 /* A Running operation of a live process (this one) is left alone; one of a
- * process from another boot is recovered. */
+ * process from another boot, or of a pid since reused, is recovered. */
 START_TEST(test_recover_only_dead_owners)
 {
 	cairn_state *a = NULL, *b = NULL;
 	cairn_state_op op = {.app = "web", .env = "prod", .kind = "sync"}, *got = NULL;
-	int64_t live, old;
-	char *err = NULL;
+	int64_t live, old, reused;
+	char *err = NULL, token[128], sql[256];
 
 	ck_assert_int_eq(cairn_state_open(&a, dir, CAIRN_STATE_CREATE), 0);
 	ck_assert_int_eq(cairn_state_op_start(&live, a, &op), 0);
@@ -184,8 +184,19 @@ START_TEST(test_recover_only_dead_owners)
 	                NULL, NULL, &err),
 	        SQLITE_OK);
 	ck_assert_int_eq(old, 2);
+	/* Our pid, but a start time that is not ours: a reused pid, so dead. */
+	ck_assert_int_eq(cairn_state_op_start(&reused, a, &op), 0);
+	state__owner_token(token, sizeof(token), (long)getpid());
+	ck_assert_ptr_nonnull(strrchr(token, ':'));
+	snprintf(strrchr(token, ':'), 8, ":1");
+	snprintf(sql, sizeof(sql), "UPDATE operations SET owner = '%s' WHERE id = %lld", token,
+	         (long long)reused);
+	ck_assert_int_eq(sqlite3_exec(a->db, sql, NULL, NULL, &err), SQLITE_OK);
 	ck_assert_int_eq(cairn_state_open(&b, dir, 0), 0);
-	ck_assert_int_eq(cairn_state_interrupted(b), 1);
+	ck_assert_int_eq(cairn_state_interrupted(b), 2);
+	ck_assert_int_eq(cairn_state_op_get(&got, b, reused), 0);
+	ck_assert_str_eq(got->phase, "Error");
+	cairn_state_op_free(got);
 	ck_assert_int_eq(cairn_state_op_get(&got, b, live), 0);
 	ck_assert_str_eq(got->phase, "Running");
 	cairn_state_op_free(got);
