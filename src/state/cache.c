@@ -5,6 +5,11 @@
  * object a server-side-apply dry run predicted, as JCS text. Recency is a
  * counter (max(used) + 1) rather than a clock, so eviction order is exact
  * even when many entries are touched within one clock tick.
+ *
+ * A hit must not cost a commit (with synchronous=FULL that is an fsync, and
+ * a resync of an unchanged app is all hits), so hits are remembered in the
+ * handle and written as recency updates in the next put's transaction, or
+ * in one transaction per STATE_TOUCH_MAX hits, or at close.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -115,6 +120,7 @@ int cairn_state_dryrun_put(cairn_state *st, const char *desired_hash, const char
 		rc = state__tx_begin(st);
 	if (rc != 0)
 		goto out;
+	state__touch_flush(st, 1);
 	rc = state__stmt(st, &s, sql_put);
 	if (rc == 0) {
 		state__bind_text(s, 1, desired_hash);
@@ -131,6 +137,50 @@ int cairn_state_dryrun_put(cairn_state *st, const char *desired_hash, const char
 out:
 	cairn_buf_dispose(&js);
 	return rc;
+}
+
+void state__touch_flush(cairn_state *st, int in_unit)
+{
+	sqlite3_stmt *s;
+	int rc = 0;
+
+	if (st->ntouch == 0)
+		return;
+	if (!in_unit)
+		rc = state__tx_begin(st);
+	for (size_t i = 0; i < st->ntouch; i++) {
+		if (rc == 0 && state__stmt(st, &s, sql_touch) == 0) {
+			state__bind_text(s, 1, st->touch[i].hash);
+			state__bind_text(s, 2, st->touch[i].rv);
+			sqlite3_step(s);
+			sqlite3_reset(s);
+		}
+		free(st->touch[i].hash);
+		free(st->touch[i].rv);
+	}
+	st->ntouch = 0;
+	if (!in_unit && rc == 0)
+		state__tx_end(st, 0);
+	cairn_error_clear();
+}
+
+/* Remember a hit; a full list is written first. Out of memory drops it. */
+static void remember_hit(cairn_state *st, const char *hash, const char *rv)
+{
+	char *h, *r;
+
+	if (st->ntouch == STATE_TOUCH_MAX)
+		state__touch_flush(st, 0);
+	h = strdup(hash);
+	r = strdup(rv);
+	if (h == NULL || r == NULL) {
+		free(h);
+		free(r);
+		return;
+	}
+	st->touch[st->ntouch].hash = h;
+	st->touch[st->ntouch].rv = r;
+	st->ntouch++;
 }
 
 int cairn_state_dryrun_get(json_t **out, cairn_state *st, const char *desired_hash,
@@ -158,13 +208,8 @@ int cairn_state_dryrun_get(json_t **out, cairn_state *st, const char *desired_ha
 	sqlite3_reset(s);
 	if (rc != 0)
 		return rc;
-	/* Recency is best effort: a read-only handle or a busy writer still hits. */
-	if (!(st->flags & CAIRN_STATE_READONLY) && state__stmt(st, &s, sql_touch) == 0) {
-		state__bind_text(s, 1, desired_hash);
-		state__bind_text(s, 2, resource_version);
-		sqlite3_step(s);
-		sqlite3_reset(s);
-	}
+	if (!(st->flags & CAIRN_STATE_READONLY))
+		remember_hit(st, desired_hash, resource_version);
 	*out = v;
 	return 0;
 }

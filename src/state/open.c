@@ -364,8 +364,12 @@ void cairn_state_close(cairn_state *st)
 {
 	if (st == NULL)
 		return;
-	if (st->in_tx && st->db != NULL)
+	if (st->in_tx && st->db != NULL) {
 		sqlite3_exec(st->db, "ROLLBACK", NULL, NULL, NULL);
+		st->in_tx = 0;
+	}
+	if (st->db != NULL)
+		state__touch_flush(st, 0);
 	for (size_t i = 0; i < st->nstmts; i++)
 		sqlite3_finalize(st->stmts[i].stmt);
 	sqlite3_close(st->db);

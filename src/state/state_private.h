@@ -13,6 +13,14 @@
  * SQL text (each SQL string is a static constant in its file). */
 #define STATE_STMT_CACHE 64
 
+/* Dry-run cache hits waiting to be written as recency updates (see cache.c). */
+#define STATE_TOUCH_MAX 256
+
+struct state_touch {
+	char *hash;
+	char *rv;
+};
+
 struct state_stmt {
 	const char *sql;
 	sqlite3_stmt *stmt;
@@ -29,6 +37,8 @@ struct cairn_state {
 	int64_t dryrun_max_bytes;
 	struct state_stmt stmts[STATE_STMT_CACHE];
 	size_t nstmts;
+	struct state_touch touch[STATE_TOUCH_MAX];
+	size_t ntouch;
 };
 
 /* One step of the schema: run `sql` to go from version-1 to `version`. */
@@ -86,6 +96,11 @@ int state__column_json(cairn_state *st, json_t **out, sqlite3_stmt *s, int col);
  * columns). Returns the block (free()) or NULL when out of memory.
  */
 void *state__pack(size_t size, sqlite3_stmt *s, const int *cols, const size_t *offs, size_t n);
+
+/* Write the pending dry-run cache recency updates (best effort: on failure
+ * they are dropped, as a cache may forget recency). Joins an open unit when
+ * in_unit is set, else runs its own transaction. */
+void state__touch_flush(cairn_state *st, int in_unit);
 
 /* Step a query returning rows into a growing pointer array via `row`. */
 typedef int (*state_row_fn)(cairn_state *st, void **out, sqlite3_stmt *s);

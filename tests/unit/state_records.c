@@ -8,6 +8,7 @@
 
 #include "cairn/error.h"
 #include "cairn/state.h"
+#include "state/state_private.h"
 #include "state_tests.h"
 #include "testutil.h"
 
@@ -451,6 +452,26 @@ START_TEST(test_dryrun_cache)
 }
 END_TEST
 
+/* A hit costs no write (no commit, no fsync) until a put or the 256th hit. */
+START_TEST(test_dryrun_hits_do_not_write)
+{
+	json_t *p = predicted(1, 10), *got = NULL;
+	int before;
+
+	ck_assert_int_eq(cairn_state_dryrun_put(st, "h", "1", p), 0);
+	json_decref(p);
+	before = sqlite3_total_changes(st->db);
+	for (int i = 0; i < STATE_TOUCH_MAX; i++) {
+		ck_assert_int_eq(cairn_state_dryrun_get(&got, st, "h", "1"), 0);
+		json_decref(got);
+	}
+	ck_assert_int_eq(sqlite3_total_changes(st->db), before);
+	ck_assert_int_eq(cairn_state_dryrun_get(&got, st, "h", "1"), 0);
+	json_decref(got);
+	ck_assert_int_eq(sqlite3_total_changes(st->db), before + STATE_TOUCH_MAX);
+}
+END_TEST
+
 START_TEST(test_dryrun_entry_max)
 {
 	json_t *p = predicted(1, CAIRN_STATE_DRYRUN_ENTRY_MAX);
@@ -507,6 +528,7 @@ void state_records_tests(Suite *s)
 	tcase_add_test(tc, test_history_invalid);
 	tcase_add_test(tc, test_drift);
 	tcase_add_test(tc, test_dryrun_cache);
+	tcase_add_test(tc, test_dryrun_hits_do_not_write);
 	tcase_add_test(tc, test_dryrun_entry_max);
 	tcase_add_test(tc, test_kv);
 	suite_add_tcase(s, tc);
