@@ -19,6 +19,7 @@
 #include "objects.h"
 #include "server_internal.h"
 #include "sim.h"
+#include "workload.h"
 
 /* A parsed resource path. */
 typedef struct route {
@@ -1295,6 +1296,10 @@ int sim_handle(sim_server *srv, const sim_request *rq, sim_http_reply *reply)
 		reply->status = 200;
 		reply->content_type = "text/plain";
 		cairn_buf_puts(&reply->body, "ok");
+		return 0;
+	}
+	if (!strcmp(rq->path, "/admin/workloads")) {
+		sim_workloads_admin(srv->workloads, m, rq->body, rq->body_len, reply);
 		return 0;
 	}
 	if (!strcmp(rq->path, "/admin/faults")) {

@@ -18,6 +18,7 @@
 
 #include "server_internal.h"
 #include "sim.h"
+#include "workload.h"
 #include "traffic.h"
 
 static volatile sig_atomic_t g_stop;
@@ -33,6 +34,9 @@ static void usage(FILE *f)
 	fprintf(f, "usage: cairn-sim --listen 127.0.0.1:PORT --kubeconfig-out FILE [--state FILE]\n"
 	           "                 [--openapi-dir DIR] [--token TOKEN] [--history N] [--faults "
 	           "JSON]\n"
+	           "                 [--pod-ready-delay DUR] [--lb-delay DUR] [--fail-rule "
+	           "GLOB=MODE]...\n"
+	           "                 [--time-scale X] [--workloads JSON]\n"
 	           "                 [--traffic-rps N] [--traffic-rule RULE]... "
 	           "[--metrics-listen 127.0.0.1:PORT]\n");
 }
@@ -88,6 +92,7 @@ int main(int argc, char **argv)
 {
 	const char *listen = "127.0.0.1:0", *kcout = NULL, *state = NULL, *token = NULL;
 	const char *faults = NULL;
+	struct sim_wl_cfg wl;
 	const char *rules[64], *metrics_listen = NULL;
 	size_t nrules = 0;
 	double rps = 10;
@@ -100,6 +105,7 @@ int main(int argc, char **argv)
 	size_t history = 10000;
 	int port = 0, bound = 0, rc = 1;
 
+	sim_workloads_cfg_default(&wl);
 	for (int i = 1; i < argc; i += 2) {
 		const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
@@ -123,7 +129,14 @@ int main(int argc, char **argv)
 			token = v;
 		else if (!strcmp(a, "--faults"))
 			faults = v;
-		else if (!strcmp(a, "--traffic-rule") && nrules < sizeof rules / sizeof rules[0])
+		else if (!strcmp(a, "--pod-ready-delay") || !strcmp(a, "--lb-delay") ||
+		         !strcmp(a, "--fail-rule") || !strcmp(a, "--time-scale") ||
+		         !strcmp(a, "--workloads")) {
+			if (sim_workloads_flag(&wl, a, v)) {
+				fprintf(stderr, "cairn-sim: %s\n", cairn_error_last()->message);
+				return 2;
+			}
+		} else if (!strcmp(a, "--traffic-rule") && nrules < sizeof rules / sizeof rules[0])
 			rules[nrules++] = v;
 		else if (!strcmp(a, "--traffic-rps"))
 			rps = strtod(v, NULL);
@@ -169,6 +182,8 @@ int main(int argc, char **argv)
 		goto fail;
 	if (create_default_namespaces(srv.store))
 		goto fail;
+	if (sim_workloads_start(&srv.workloads, &srv, &wl))
+		goto fail;
 	if (sim_traffic_new(&srv.traffic, srv.store, rps))
 		goto fail;
 	for (size_t i = 0; i < nrules; i++)
@@ -194,6 +209,8 @@ int main(int argc, char **argv)
 	while (!g_stop)
 		pause();
 	srv.stopping = 1;
+	sim_workloads_stop(srv.workloads);
+	srv.workloads = NULL;
 	sim_store_close_watches(srv.store);
 	MHD_stop_daemon(d);
 	d = NULL;
@@ -208,6 +225,7 @@ fail:
 out:
 	if (d)
 		MHD_stop_daemon(d);
+	sim_workloads_stop(srv.workloads);
 	sim_tls_dispose(&tls);
 	sim_metrics_stop(md);
 	sim_traffic_free(srv.traffic);

@@ -147,7 +147,8 @@ typedef struct sim_server {
 	sim_store *store;
 	sim_registry *reg;
 	sim_faults *faults;
-	struct sim_traffic *traffic; /* traffic model and /metrics (traffic.h), or NULL */
+	struct sim_workloads *workloads; /* workload controllers (workload.h), or NULL */
+	struct sim_traffic *traffic;     /* traffic model and /metrics (traffic.h), or NULL */
 	const char *openapi_dir;
 	struct cairn_schema_set *schemas; /* built-in kinds' OpenAPI, or NULL */
 	const char *token;
