@@ -268,6 +268,18 @@ static int configure(cairn_state *st, size_t latest)
 		        "state database '%s' has schema version %lld, newer than the "
 		        "version %zu this cairn knows: upgrade cairn or restore a backup",
 		        st->path, (long long)ver, latest);
+	/* Version 0 with tables is some other program's database: never add ours to it. */
+	if (ver == 0 && rc == 0) {
+		rc = pragma_int(st, "SELECT count(*) FROM sqlite_master", &appid);
+		if (rc == 0 && appid > 0)
+			return cairn_error_set(
+			        CAIRN_ECORRUPT,
+			        "'%s' is not a cairn state database (it has tables but no "
+			        "schema version)",
+			        st->path);
+		if (rc != 0)
+			return rc;
+	}
 	st->version = (int)ver;
 	if (!(st->flags & CAIRN_STATE_READONLY)) {
 		rc = exec_sql(st, "PRAGMA journal_mode = WAL", "cannot switch to WAL mode");

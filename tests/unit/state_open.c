@@ -145,6 +145,22 @@ START_TEST(test_open_refuses_foreign_database)
 }
 END_TEST
 
+START_TEST(test_open_refuses_unversioned_database)
+{
+	cairn_state *st = NULL;
+	sqlite3 *db = NULL;
+
+	raw_exec(dbpath, "CREATE TABLE notes (x)");
+	ck_assert_int_eq(cairn_state_open(&st, dir, CAIRN_STATE_CREATE), CAIRN_ECORRUPT);
+	ck_assert_error_contains("is not a cairn state database (it has tables but no schema "
+	                         "version)");
+	/* Nothing of ours was added to it. */
+	ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+	ck_assert_int_eq(query_int(db, "SELECT count(*) FROM sqlite_master"), 1);
+	sqlite3_close(db);
+}
+END_TEST
+
 START_TEST(test_open_refuses_newer_schema)
 {
 	cairn_state *st = NULL;
@@ -355,6 +371,7 @@ void state_open_tests(Suite *s)
 	tcase_add_test(tc, test_open_sync_normal);
 	tcase_add_test(tc, test_open_refuses_not_sqlite);
 	tcase_add_test(tc, test_open_refuses_foreign_database);
+	tcase_add_test(tc, test_open_refuses_unversioned_database);
 	tcase_add_test(tc, test_open_refuses_newer_schema);
 	tcase_add_test(tc, test_migration_v1_to_v2);
 	tcase_add_test(tc, test_migration_failure_rolls_back);
