@@ -121,7 +121,7 @@ static int has(const json_t *v, const char *path)
 }
 
 /* A string field; absent or null reads as "". */
-static const char *gets_(struct hctx *c, const json_t *v, const char *path)
+static const char *get_str(struct hctx *c, const json_t *v, const char *path)
 {
 	const json_t *n = at(v, path);
 
@@ -170,7 +170,7 @@ static const json_t *condition(struct hctx *c, const char *type)
 
 	json_array_foreach(conds, i, cond)
 	{
-		if (strcmp(gets_(c, cond, "type"), type) == 0)
+		if (strcmp(get_str(c, cond, "type"), type) == 0)
 			return cond;
 	}
 	return NULL;
@@ -194,7 +194,7 @@ static int set(struct hctx *c, cairn_health_status s, const char *fmt, ...)
 
 static const char *name_of(struct hctx *c)
 {
-	return gets_(c, c->obj, "metadata.name");
+	return get_str(c, c->obj, "metadata.name");
 }
 
 /* ---- the rules, one per kind ---- */
@@ -218,7 +218,7 @@ static int rule_deployment(struct hctx *c)
 		        "Waiting for rollout to finish: observed deployment generation less than "
 		        "desired generation");
 	cond = condition(c, "Progressing");
-	if (cond != NULL && strcmp(gets_(c, cond, "reason"), "ProgressDeadlineExceeded") == 0)
+	if (cond != NULL && strcmp(get_str(c, cond, "reason"), "ProgressDeadlineExceeded") == 0)
 		return set(c, CAIRN_HEALTH_DEGRADED,
 		           "Deployment \"%s\" exceeded its progress deadline", name_of(c));
 	if (has(o, "spec.replicas") && updated < spec)
@@ -248,9 +248,9 @@ static int rule_statefulset(struct hctx *c)
 	long long spec = geti(c, o, "spec.replicas", 0);
 	long long ready = geti(c, o, "status.readyReplicas", 0);
 	long long updated = geti(c, o, "status.updatedReplicas", 0);
-	const char *type = gets_(c, o, "spec.updateStrategy.type");
-	const char *update_rev = gets_(c, o, "status.updateRevision");
-	const char *current_rev = gets_(c, o, "status.currentRevision");
+	const char *type = get_str(c, o, "spec.updateStrategy.type");
+	const char *update_rev = get_str(c, o, "status.updateRevision");
+	const char *current_rev = get_str(c, o, "status.currentRevision");
 
 	if (observed == 0 || gen > observed)
 		return set(c, CAIRN_HEALTH_PROGRESSING,
@@ -303,7 +303,7 @@ static int rule_daemonset(struct hctx *c)
 		        c, CAIRN_HEALTH_PROGRESSING,
 		        "Waiting for rollout to finish: observed daemon set generation less than "
 		        "desired generation");
-	if (strcmp(gets_(c, o, "spec.updateStrategy.type"), "OnDelete") == 0)
+	if (strcmp(get_str(c, o, "spec.updateStrategy.type"), "OnDelete") == 0)
 		return set(c, CAIRN_HEALTH_HEALTHY,
 		           "daemon set %lld out of %lld new pods have been updated", updated,
 		           desired);
@@ -336,8 +336,8 @@ static int rule_replicaset(struct hctx *c)
 		        "Waiting for rollout to finish: observed replica set generation less than "
 		        "desired generation");
 	cond = condition(c, "ReplicaFailure");
-	if (cond != NULL && strcmp(gets_(c, cond, "status"), "True") == 0)
-		return set(c, CAIRN_HEALTH_DEGRADED, "%s", gets_(c, cond, "message"));
+	if (cond != NULL && strcmp(get_str(c, cond, "status"), "True") == 0)
+		return set(c, CAIRN_HEALTH_DEGRADED, "%s", get_str(c, cond, "message"));
 	if (has(o, "spec.replicas") && available < spec)
 		return set(c, CAIRN_HEALTH_PROGRESSING,
 		           "Waiting for rollout to finish: %lld out of %lld new replicas are "
@@ -375,14 +375,14 @@ static int pod_waiting_degraded(struct hctx *c)
 	msg[0] = '\0';
 	json_array_foreach(ctrs, i, ctr)
 	{
-		const char *reason = gets_(c, ctr, "state.waiting.reason");
+		const char *reason = get_str(c, ctr, "state.waiting.reason");
 		int n;
 
 		if (!(has_prefix(reason, "Err") || has_suffix(reason, "Error") ||
 		      has_suffix(reason, "BackOff")))
 			continue;
 		n = snprintf(msg + len, size - len, "%s%s", found ? ", " : "",
-		             gets_(c, ctr, "state.waiting.message"));
+		             get_str(c, ctr, "state.waiting.message"));
 		found = 1;
 		if (n < 0 || (size_t)n >= size - len)
 			break;
@@ -403,16 +403,16 @@ static const char *pod_fail_message(struct hctx *c, const json_t *ctr, char *buf
 
 	if (!has(ctr, "state.terminated"))
 		return NULL;
-	msg = gets_(c, ctr, "state.terminated.message");
+	msg = get_str(c, ctr, "state.terminated.message");
 	if (msg[0] != '\0')
 		return msg;
-	reason = gets_(c, ctr, "state.terminated.reason");
+	reason = get_str(c, ctr, "state.terminated.reason");
 	if (strcmp(reason, "OOMKilled") == 0)
 		return reason;
 	code = geti(c, ctr, "state.terminated.exitCode", 0);
 	if (code == 0)
 		return NULL;
-	snprintf(buf, size, "container \"%s\" failed with exit code %lld", gets_(c, ctr, "name"),
+	snprintf(buf, size, "container \"%s\" failed with exit code %lld", get_str(c, ctr, "name"),
 	         code);
 	return buf;
 }
@@ -445,7 +445,7 @@ static int pod_running(struct hctx *c, const char *pod_msg)
 	const json_t *cond = condition(c, "Ready"), *ctr;
 	size_t i;
 
-	if (cond != NULL && strcmp(gets_(c, cond, "status"), "True") == 0)
+	if (cond != NULL && strcmp(get_str(c, cond, "status"), "True") == 0)
 		return set(c, CAIRN_HEALTH_HEALTHY, "%s", pod_msg);
 	json_array_foreach(geta(c, c->obj, "status.containerStatuses"), i, ctr)
 	{
@@ -458,9 +458,9 @@ static int pod_running(struct hctx *c, const char *pod_msg)
 static int rule_pod(struct hctx *c)
 {
 	const json_t *o = c->obj;
-	const char *policy = gets_(c, o, "spec.restartPolicy");
-	const char *phase = gets_(c, o, "status.phase");
-	const char *msg = gets_(c, o, "status.message");
+	const char *policy = get_str(c, o, "spec.restartPolicy");
+	const char *phase = get_str(c, o, "status.phase");
+	const char *msg = get_str(c, o, "status.message");
 	const json_t *ann = at(o, "metadata.annotations");
 	int ignore_policy =
 	        json_is_object(ann) &&
@@ -489,7 +489,7 @@ static int rule_service(struct hctx *c)
 {
 	const json_t *ing;
 
-	if (strcmp(gets_(c, c->obj, "spec.type"), "LoadBalancer") != 0)
+	if (strcmp(get_str(c, c->obj, "spec.type"), "LoadBalancer") != 0)
 		return set(c, CAIRN_HEALTH_HEALTHY, "%s", "");
 	ing = geta(c, c->obj, "status.loadBalancer.ingress");
 	return set(c, json_array_size(ing) > 0 ? CAIRN_HEALTH_HEALTHY : CAIRN_HEALTH_PROGRESSING,
@@ -506,7 +506,7 @@ static int rule_ingress(struct hctx *c)
 
 static int rule_pvc(struct hctx *c)
 {
-	const char *phase = gets_(c, c->obj, "status.phase");
+	const char *phase = get_str(c, c->obj, "status.phase");
 	cairn_health_status s = CAIRN_HEALTH_UNKNOWN;
 
 	if (strcmp(phase, "Lost") == 0)
@@ -532,18 +532,18 @@ static int rule_job(struct hctx *c)
 
 	json_array_foreach(geta(c, c->obj, "status.conditions"), i, cond)
 	{
-		const char *type = gets_(c, cond, "type");
+		const char *type = get_str(c, cond, "type");
 
 		if (strcmp(type, "Failed") == 0) {
 			failed = complete = 1;
-			fail = gets_(c, cond, "message");
+			fail = get_str(c, cond, "message");
 		} else if (strcmp(type, "Complete") == 0) {
 			complete = 1;
-			message = gets_(c, cond, "message");
+			message = get_str(c, cond, "message");
 		} else if (strcmp(type, "Suspended") == 0) {
 			complete = 1;
-			message = gets_(c, cond, "message");
-			if (strcmp(gets_(c, cond, "status"), "True") == 0)
+			message = get_str(c, cond, "message");
+			if (strcmp(get_str(c, cond, "status"), "True") == 0)
 				suspended = 1;
 		}
 	}
@@ -568,8 +568,8 @@ static int rule_cronjob(struct hctx *c)
 		return set(c, CAIRN_HEALTH_SUSPENDED, "CronJob is Suspended");
 	if (!json_is_object(at(o, "status")))
 		return set(c, CAIRN_HEALTH_PROGRESSING, "Waiting for CronJob");
-	sched = gets_(c, o, "status.lastScheduleTime");
-	success = gets_(c, o, "status.lastSuccessfulTime");
+	sched = get_str(c, o, "status.lastScheduleTime");
+	success = get_str(c, o, "status.lastSuccessfulTime");
 	if (sched[0] == '\0')
 		return set(c, CAIRN_HEALTH_HEALTHY, "CronJob has not been scheduled yet");
 	if (success[0] == '\0')
@@ -607,17 +607,17 @@ static int rule_hpa(struct hctx *c)
 
 	json_array_foreach(conds, i, cond)
 	{
-		const char *type = gets_(c, cond, "type");
+		const char *type = get_str(c, cond, "type");
 
-		if (hpa_degraded(type, gets_(c, cond, "reason")))
-			return set(c, CAIRN_HEALTH_DEGRADED, "%s", gets_(c, cond, "message"));
+		if (hpa_degraded(type, get_str(c, cond, "reason")))
+			return set(c, CAIRN_HEALTH_DEGRADED, "%s", get_str(c, cond, "message"));
 		if (healthy == NULL &&
 		    (strcmp(type, "AbleToScale") == 0 || strcmp(type, "ScalingLimited") == 0) &&
-		    strcmp(gets_(c, cond, "status"), "True") == 0)
+		    strcmp(get_str(c, cond, "status"), "True") == 0)
 			healthy = cond;
 	}
 	if (healthy != NULL)
-		return set(c, CAIRN_HEALTH_HEALTHY, "%s", gets_(c, healthy, "message"));
+		return set(c, CAIRN_HEALTH_HEALTHY, "%s", get_str(c, healthy, "message"));
 	return set(c, CAIRN_HEALTH_PROGRESSING, "Waiting to Autoscale");
 }
 
@@ -628,9 +628,9 @@ static int rule_apiservice(struct hctx *c)
 	if (cond == NULL)
 		return set(c, CAIRN_HEALTH_PROGRESSING, "Waiting to be processed");
 	return set(c,
-	           strcmp(gets_(c, cond, "status"), "True") == 0 ? CAIRN_HEALTH_HEALTHY
-	                                                         : CAIRN_HEALTH_PROGRESSING,
-	           "%s: %s", gets_(c, cond, "reason"), gets_(c, cond, "message"));
+	           strcmp(get_str(c, cond, "status"), "True") == 0 ? CAIRN_HEALTH_HEALTHY
+	                                                           : CAIRN_HEALTH_PROGRESSING,
+	           "%s: %s", get_str(c, cond, "reason"), get_str(c, cond, "message"));
 }
 
 /*
@@ -651,12 +651,12 @@ static int rule_custom(struct hctx *c)
 		cond = condition(c, "Available");
 	if (cond == NULL)
 		return 0;
-	st = gets_(c, cond, "status");
+	st = get_str(c, cond, "status");
 	return set(c,
 	           strcmp(st, "True") == 0    ? CAIRN_HEALTH_HEALTHY
 	           : strcmp(st, "False") == 0 ? CAIRN_HEALTH_DEGRADED
 	                                      : CAIRN_HEALTH_PROGRESSING,
-	           "%s", gets_(c, cond, "message"));
+	           "%s", get_str(c, cond, "message"));
 }
 
 struct rule {
