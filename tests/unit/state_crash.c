@@ -5,6 +5,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/wait.h>
@@ -275,6 +276,70 @@ START_TEST(test_concurrent_writers)
 }
 END_TEST
 
+/* Threads, one handle each (the documented model): all writes land. */
+struct thread_arg {
+	const char *dir;
+	char app[16];
+	int rc;
+};
+
+static void *thread_writer(void *p)
+{
+	struct thread_arg *a = p;
+	cairn_state *st = NULL;
+	cairn_state_op op = {.app = a->app, .env = "prod", .kind = "sync"};
+	json_t *pred = json_pack("{s:s}", "app", a->app), *got = NULL;
+	int64_t id;
+
+	a->rc = cairn_state_open(&st, a->dir, 0);
+	for (int i = 0; a->rc == 0 && i < 50; i++) {
+		a->rc = cairn_state_op_start(&id, st, &op);
+		if (a->rc == 0)
+			a->rc = cairn_state_op_finish(st, id, "Succeeded", NULL, NULL);
+		if (a->rc == 0)
+			a->rc = cairn_state_dryrun_put(st, a->app, "1", pred);
+		if (a->rc == 0)
+			a->rc = cairn_state_dryrun_get(&got, st, a->app, "1");
+		json_decref(got);
+		got = NULL;
+	}
+	cairn_state_close(st);
+	json_decref(pred);
+	return NULL;
+}
+
+START_TEST(test_threads_one_handle_each)
+{
+	struct thread_arg args[4];
+	pthread_t th[4];
+	cairn_state *st = NULL;
+	cairn_state_op **ops = NULL;
+	size_t n = 0;
+	int64_t entries, bytes;
+
+	ck_assert_int_eq(cairn_state_open(&st, dir, CAIRN_STATE_CREATE), 0);
+	cairn_state_close(st);
+	for (int i = 0; i < 4; i++) {
+		args[i].dir = dir;
+		snprintf(args[i].app, sizeof(args[i].app), "t%d", i);
+		args[i].rc = -100;
+		ck_assert_int_eq(pthread_create(&th[i], NULL, thread_writer, &args[i]), 0);
+	}
+	for (int i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		ck_assert_int_eq(args[i].rc, 0);
+	}
+	ck_assert_int_eq(cairn_state_open(&st, dir, 0), 0);
+	ck_assert_int_eq(cairn_state_op_list(&ops, &n, st, NULL, "prod", 0), 0);
+	ck_assert_uint_eq(n, 200);
+	cairn_state_op_list_free(ops, n);
+	ck_assert_int_eq(cairn_state_dryrun_stats(&entries, &bytes, st), 0);
+	ck_assert_int_eq(entries, 4);
+	ck_assert_int_eq(cairn_state_check(st), 0);
+	cairn_state_close(st);
+}
+END_TEST
+
 /* A writer waits the busy timeout for another, then fails naming the file. */
 START_TEST(test_busy_timeout)
 {
@@ -305,6 +370,7 @@ void state_crash_tests(Suite *s)
 	tcase_add_test(tc, test_kill9_in_write_loop);
 	tcase_add_test(tc, test_recover_only_dead_owners);
 	tcase_add_test(tc, test_concurrent_writers);
+	tcase_add_test(tc, test_threads_one_handle_each);
 	tcase_add_test(tc, test_busy_timeout);
 	suite_add_tcase(s, tc);
 }
