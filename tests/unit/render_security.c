@@ -196,6 +196,33 @@ START_TEST(plugin_extraction_refuses_symlink_out)
 }
 END_TEST
 
+/* Each file-reading field of a kustomization, pointed out of the root. */
+static const char *const field_escapes[] = {
+        "resources: [cm.yaml]\npatches:\n- path: ../../secret.yaml\n",
+        "resources: [cm.yaml]\npatchesStrategicMerge: [../../secret.yaml]\n",
+        "patchesJson6902:\n- {target: {kind: ConfigMap}, path: ../../s.yaml}\n",
+        "configMapGenerator:\n- name: g\n  files: [../../secret.yaml]\n",
+        "configMapGenerator:\n- name: g\n  envs: [/etc/passwd]\n",
+        "secretGenerator:\n- name: g\n  files: [k=../../secret.yaml]\n",
+        "components: [../../x]\n",
+        "resources: [cm.yaml]\npatches:\n- path: link.yaml\n",
+        "configMapGenerator:\n- name: g\n  files: [link.yaml]\n",
+};
+
+START_TEST(field_paths_refused)
+{
+	char link[256];
+
+	snprintf(link, sizeof(link), "%s/app/link.yaml", root);
+	ck_assert_int_eq(symlink("../../secret.yaml", link), 0);
+	put("repo/app/kustomization.yaml", field_escapes[_i]);
+	expect_dir("app", CAIRN_EPERM);
+	ck_assert_msg(strstr(cairn_error_last()->message, "app/kustomization.yaml") ||
+	                      strstr(cairn_error_last()->message, "link.yaml"),
+	              "%s", cairn_error_last()->message);
+}
+END_TEST
+
 void render_security_tests(Suite *s)
 {
 	TCase *tc = tcase_create("security");
@@ -209,5 +236,7 @@ void render_security_tests(Suite *s)
 	tcase_add_test(tc, oversized_file_refused);
 	tcase_add_test(tc, path_option_escape_refused);
 	tcase_add_test(tc, plugin_extraction_refuses_symlink_out);
+	tcase_add_loop_test(tc, field_paths_refused, 0,
+	                    (int)(sizeof(field_escapes) / sizeof(field_escapes[0])));
 	suite_add_tcase(s, tc);
 }

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cairn/config.h"
 #include "cairn/error.h"
 #include "cairn/render.h"
 #include "cairn/yaml.h"
@@ -387,6 +388,40 @@ START_TEST(plugin_failure_quotes_stderr)
 }
 END_TEST
 
+/* cairn.yaml's plugins[]: what cairn render hands to cairn_render_plugin_run(). */
+START_TEST(config_plugins)
+{
+	cairn_config cfg;
+	char path[128];
+
+	snprintf(path, sizeof(path), "%s/cairn.yaml", tmp);
+	put("cairn.yaml", "plugins:\n- name: helm\n  command: [bin/helm.sh, template]\n"
+	                  "  timeout: 2s\n- name: echo\n  command: [cat]\n");
+	ck_assert_int_eq(cairn_config_load(&cfg, path), 0);
+	ck_assert_uint_eq(cfg.plugin_count, 2);
+	ck_assert_str_eq(cfg.plugins[0].name, "helm");
+	ck_assert_uint_eq(cfg.plugins[0].command_count, 2);
+	ck_assert_str_eq(cfg.plugins[0].command[1], "template");
+	ck_assert(strncmp(cfg.plugins[0].command[0], tmp, strlen(tmp)) == 0);
+	ck_assert_int_eq(cfg.plugins[0].timeout_ms, 2000);
+	ck_assert_str_eq(cfg.plugins[1].command[0], "cat");
+	ck_assert_int_eq(cfg.plugins[1].timeout_ms, 0);
+	cairn_config_dispose(&cfg);
+	put("cairn.yaml", "plugins:\n- name: a\n  command: [x]\n- name: a\n  command: [y]\n");
+	ck_assert_int_eq(cairn_config_load(&cfg, path), CAIRN_EINVAL);
+	ck_assert_error_contains("duplicate plugin name 'a'");
+	put("cairn.yaml", "plugins:\n- name: a\n  command: [x]\n  timeout: soon\n");
+	ck_assert_int_eq(cairn_config_load(&cfg, path), CAIRN_EINVAL);
+	ck_assert_error_contains("plugins[0].timeout 'soon' is not a positive duration");
+	put("cairn.yaml", "plugins:\n- name: a\n  command: []\n");
+	ck_assert_int_eq(cairn_config_load(&cfg, path), CAIRN_EINVAL);
+	ck_assert_error_contains("plugins[0] needs a 'name' and a non-empty 'command'");
+	put("cairn.yaml", "plugins:\n- name: a\n  command: [x]\n  args: [y]\n");
+	ck_assert_int_eq(cairn_config_load(&cfg, path), CAIRN_EINVAL);
+	ck_assert_error_contains("args");
+}
+END_TEST
+
 void render_subst_tests(Suite *s)
 {
 	TCase *tc = tcase_create("subst");
@@ -407,5 +442,6 @@ void render_subst_tests(Suite *s)
 	tcase_add_test(tc, pipeline_strict_undefined_and_refuse);
 	tcase_add_test(tc, plugin_renders_with_params);
 	tcase_add_test(tc, plugin_failure_quotes_stderr);
+	tcase_add_test(tc, config_plugins);
 	suite_add_tcase(s, tc);
 }
