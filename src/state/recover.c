@@ -105,7 +105,8 @@ static const char sql_mark[] =
 /*
  * Collect the dead owners' rows first (a read), then mark them in one write
  * transaction; the UPDATE re-checks the phase, so a row finished meanwhile
- * is not touched.
+ * is not touched. At most 256 rows are marked per open (a daemon has one
+ * Running operation per worker); any beyond are marked by the next open.
  */
 int state__recover(cairn_state *st, int *count)
 {
