@@ -95,7 +95,11 @@ typedef struct cairn_state cairn_state;
  */
 int cairn_state_open(cairn_state **out, const char *dir, int flags);
 
-/** Close the handle (finalises cached statements). Accepts NULL. */
+/**
+ * Close the handle: roll back a transaction left open, write pending
+ * dry-run cache recency marks (best effort), finalise cached statements.
+ * Accepts NULL.
+ */
 void cairn_state_close(cairn_state *st);
 
 /** The database path (borrowed, valid while the handle is open). */
@@ -340,8 +344,10 @@ int cairn_state_dryrun_put(cairn_state *st, const char *desired_hash, const char
                            const json_t *predicted);
 
 /**
- * Look up a cached result; marks it recently used. On success the caller
- * owns *out (json_decref). CAIRN_ENOTFOUND on a miss.
+ * Look up a cached result and mark it recently used. The mark costs no
+ * commit: it is kept in the handle and written with the next put, every
+ * 256 hits, or at close. On success the caller owns *out (json_decref).
+ * CAIRN_ENOTFOUND on a miss.
  */
 int cairn_state_dryrun_get(json_t **out, cairn_state *st, const char *desired_hash,
                            const char *resource_version);
