@@ -394,9 +394,10 @@ static long gen_find(const rset *s, const struct gen *g)
 }
 
 /* Merge into / replace the existing object `old` (kustomize's
- * appendReplaceOrMerge): its name, namespace, name history and hash flag
- * are kept, labels and annotations merged, data merged (merge) or not. */
-static int gen_apply(rres *old, json_t *obj, int merge)
+ * appendReplaceOrMerge): its name, namespace, name history and place are
+ * kept, labels and annotations merged, data merged (merge) or not; the name
+ * takes a hash only when both the old object and the entry want one. */
+static int gen_apply(rres *old, json_t *obj, int merge, int hash)
 {
 	json_t *omd = json_object_get(old->obj, "metadata"), *md = json_object_get(obj, "metadata");
 	static const char *const maps[] = {"labels", "annotations", "data", "binaryData"};
@@ -421,6 +422,7 @@ static int gen_apply(rres *old, json_t *obj, int merge)
 		json_object_del(md, "namespace");
 	json_decref(old->obj);
 	old->obj = json_incref(obj);
+	old->hash = old->hash && hash; /* kubectl: either side can turn it off */
 	return 0;
 }
 
@@ -491,7 +493,7 @@ static int gen_one(rset *s, const json_t *e, int secret, const json_t *global, c
 		                     g.name, g.behavior, secret ? "Secret" : "ConfigMap", g.name,
 		                     file);
 	} else {
-		rc = gen_apply(&s->v[at], obj, strcmp(g.behavior, "merge") == 0);
+		rc = gen_apply(&s->v[at], obj, strcmp(g.behavior, "merge") == 0, g.hash);
 	}
 out:
 	json_decref(obj);
