@@ -50,6 +50,13 @@ static int kube_connect(cairn_kube_client **out, const struct kube_args *a)
 	rc = cairn_kubeconfig_load(&kc, a->kubeconfig, CAIRN_KUBECONFIG_TRUSTED);
 	if (rc == 0)
 		rc = cairn_kube_config_resolve(&cfg, kc, a->context);
+	if (rc == 0 && a->ns != NULL && a->ns[0] != '\0') {
+		/* -n is the default namespace of every call, apply's included */
+		free(cfg->namespace_);
+		cfg->namespace_ = strdup(a->ns);
+		if (cfg->namespace_ == NULL)
+			rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
 	if (rc == 0)
 		rc = cairn_kube_client_new(out, cfg, NULL);
 	cairn_kube_config_free(cfg);
