@@ -221,7 +221,7 @@ int json_patch_apply(json_t *obj, const json_t *ops)
 		int rc = json_is_object(op) ? json_op(obj, op)
 		                            : cairn_error_set(CAIRN_EINVAL, "not a map");
 		if (rc < 0) {
-			cairn_error_prefix("JSON patch operation %zu", i + 1);
+			cairn_error_prefix("JSON patch operation %zu: ", i + 1);
 			return rc;
 		}
 	}
@@ -457,7 +457,7 @@ static int read_rel(cairn_buf *b, cairn_tree *t, const char *rel, const char *fi
 		                       rel, file);
 	rc = cairn_tree_read(t, b, clean, 0);
 	if (rc < 0)
-		cairn_error_prefix("patch '%s' of %s", rel, file);
+		cairn_error_prefix("patch '%s' of %s: ", rel, file);
 	free(clean);
 	return rc;
 }
@@ -593,13 +593,34 @@ static int smp_find(size_t *out, rset *s, const json_t *p, const char *file)
 	                       res_str(p, "kind", NULL), res_str(p, "metadata", "name"), file);
 }
 
+/* A string for a message, when a patch removed the field. */
+static const char *nz(const char *s)
+{
+	return s ? s : "?";
+}
+
+/* kustomize removes an empty metadata.annotations map from every object
+ * it patches. */
+static void drop_empty_annotations(json_t *obj)
+{
+	json_t *meta = json_object_get(obj, "metadata");
+	json_t *a = json_object_get(meta, "annotations");
+
+	if (json_is_object(a) && json_object_size(a) == 0)
+		json_object_del(meta, "annotations");
+}
+
 static int smp_patch_one(rset *s, size_t i, const json_t *p, const char *file)
 {
+	size_t n = s->n;
 	int rc = smp_one(s, i, p);
 
+	if (rc == 0 && s->n == n)
+		drop_empty_annotations(s->v[i].obj);
 	if (rc < 0)
-		cairn_error_prefix("patching %s '%s' (%s)", res_str(s->v[i].obj, "kind", NULL),
-		                   res_str(s->v[i].obj, "metadata", "name"), file);
+		cairn_error_prefix(
+		        "patching %s '%s' (%s): ", nz(res_str(s->v[i].obj, "kind", NULL)),
+		        nz(res_str(s->v[i].obj, "metadata", "name")), file);
 	return rc;
 }
 
@@ -640,13 +661,17 @@ static int apply_smp(rset *s, const json_t *p, const struct target *t, const cha
 static int apply_json(rset *s, const json_t *ops, const struct target *t, const char *file)
 {
 	for (size_t i = 0; i < s->n; i++) {
+		json_t *o = s->v[i].obj;
 		int rc = target_match(t, &s->v[i], file);
-		if (rc > 0 && (rc = json_patch_apply(s->v[i].obj, ops)) < 0)
-			return cairn_error_prefix("patching %s '%s' (%s)",
-			                          res_str(s->v[i].obj, "kind", NULL),
-			                          res_str(s->v[i].obj, "metadata", "name"), file);
 		if (rc < 0)
 			return rc;
+		if (rc == 0)
+			continue;
+		if (json_patch_apply(o, ops) < 0)
+			return cairn_error_prefix(
+			        "patching %s '%s' (%s): ", nz(res_str(o, "kind", NULL)),
+			        nz(res_str(o, "metadata", "name")), file);
+		drop_empty_annotations(o);
 	}
 	return 0;
 }

@@ -126,6 +126,17 @@ static int merge_keyed(json_t **out, const json_t *dl, const json_t *pl, const c
 		goto out;
 	}
 	json_array_foreach(pl, i, e) replace |= replace_marker(e);
+	/* kubectl kustomize drops patched elements of such lists: refused */
+	json_array_foreach(replace ? NULL : dl, j, d)
+	{
+		if (!json_is_object(d) || json_object_get(d, row->patch_key) == NULL) {
+			rc = cairn_error_set(CAIRN_EUNSUPPORTED,
+			                     "list '%s' has an element without merge key '%s': "
+			                     "patching it is not supported by the native renderer",
+			                     row->field, row->patch_key);
+			goto out;
+		}
+	}
 	json_array_foreach(pl, i, e)
 	{
 		const char *dir = directive(e);

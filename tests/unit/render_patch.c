@@ -170,6 +170,14 @@ START_TEST(malformed_entries)
 	                              "    $setElementOrder/x: []\n"),
 	                 CAIRN_EUNSUPPORTED);
 	ck_assert_error_contains("directive '$setElementOrder/x'");
+	put("d.yaml", "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n"
+	              "  containers: [{image: nameless}]\n");
+	ck_assert_int_eq(render(NULL, "patches:\n- patch: |-\n    apiVersion: v1\n    kind: Pod\n"
+	                              "    metadata: {name: p}\n    spec:\n"
+	                              "      containers: [{name: a, image: b}]\n"),
+	                 CAIRN_EUNSUPPORTED);
+	ck_assert_error_contains("patching Pod 'p' (kustomization.yaml): list 'containers' has an "
+	                         "element without merge key 'name'");
 }
 END_TEST
 
