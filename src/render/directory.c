@@ -15,6 +15,7 @@
 
 #include "cairn/error.h"
 #include "cairn/render.h"
+#include "cairn/util.h"
 #include "render_private.h"
 
 /* Most plain patterns one glob expands to, and most bytes of one. */
@@ -260,7 +261,8 @@ int cairn_render_directory_opts(json_t **out, cairn_tree *t, const char *dir,
 	cairn_tree_list l = {0};
 	rset s = {0};
 	json_t *arr = NULL;
-	const char *base = dir && strcmp(dir, ".") ? dir : "";
+	char *clean = NULL;
+	const char *base;
 	int rc;
 
 	if (opts == NULL)
@@ -268,6 +270,10 @@ int cairn_render_directory_opts(json_t **out, cairn_tree *t, const char *dir,
 	if (opts->version != CAIRN_RENDER_DIR_OPTS_VERSION)
 		return cairn_error_set(CAIRN_EINVAL, "unknown cairn_render_dir_opts version %u",
 		                       opts->version);
+	if (cairn_path_clean(&clean, dir && dir[0] ? dir : ".") < 0)
+		return cairn_error_set(CAIRN_EPERM, "directory '%s' leaves the root of the tree",
+		                       dir);
+	base = strcmp(clean, ".") ? clean : "";
 	rc = cairn_tree_list_dir(&l, t, base, opts->recurse);
 	for (size_t i = 0; rc == 0 && i < l.count; i++) {
 		const char *p = l.entries[i].path;
@@ -302,5 +308,6 @@ int cairn_render_directory_opts(json_t **out, cairn_tree *t, const char *dir,
 	json_decref(arr);
 	rset_dispose(&s);
 	cairn_tree_list_dispose(&l);
+	free(clean);
 	return rc;
 }

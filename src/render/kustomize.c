@@ -493,40 +493,8 @@ out:
 
 int cairn_render_directory(json_t **out, cairn_tree *t, const char *dir, int recursive)
 {
-	cairn_tree_list l = {0};
-	rset s = {0};
-	json_t *arr = NULL;
-	int rc = cairn_tree_list_dir(&l, t, dir ? dir : "", recursive);
+	cairn_render_dir_opts o = CAIRN_RENDER_DIR_OPTS_INIT;
 
-	for (size_t i = 0; rc == 0 && i < l.count; i++) {
-		const char *p = l.entries[i].path, *dot = strrchr(p, '.');
-		json_t *docs = NULL;
-		char *full = NULL;
-		cairn_tree_kind kind;
-		uint64_t size;
-		if (dot == NULL ||
-		    (strcmp(dot, ".yaml") && strcmp(dot, ".yml") && strcmp(dot, ".json")))
-			continue;
-		rc = join(&full, dir ? dir : "", p, p);
-		if (rc == 0)
-			rc = cairn_tree_stat(t, &kind, &size, full);
-		if (rc == 0 && kind == CAIRN_TREE_FILE) {
-			rc = load_docs(&docs, t, full, CAIRN_YAML_KUBECTL);
-			if (rc == 0)
-				rc = add_docs(&s, docs, full);
-		}
-		json_decref(docs);
-		free(full);
-	}
-	if (rc == 0 && (arr = json_array()) == NULL)
-		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
-	for (size_t i = 0; rc == 0 && i < s.n; i++)
-		if (json_array_append(arr, s.v[i].obj) < 0)
-			rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
-	if (rc == 0)
-		*out = json_incref(arr);
-	json_decref(arr);
-	rset_dispose(&s);
-	cairn_tree_list_dispose(&l);
-	return rc;
+	o.recurse = recursive;
+	return cairn_render_directory_opts(out, t, dir, &o);
 }
