@@ -237,23 +237,39 @@ void sim_workloads_admin(sim_workloads *w, const char *method, const char *body,
 
 /* ---- helpers ---- */
 
+/* Copies the bytes only: parsing happens after the store lock is released,
+ * so API requests do not wait on the controller's JSON work. */
 static int list_cb(void *ud, const char *ns, const char *name, const char *json, size_t len)
 {
-	json_t *o = NULL;
+	json_t *s = json_stringn_nocheck(json, len);
 
 	(void)ns;
 	(void)name;
-	if (cairn_json_parse(&o, json, len, NULL) == 0)
-		json_array_append_new(ud, o);
+	if (s)
+		json_array_append_new(ud, s);
 	return 0;
 }
 
 json_t *sim_wl__list(sim_workloads *w, const char *group, const char *plural)
 {
-	json_t *a = json_array();
+	json_t *raw = json_array(), *a = json_array(), *s;
+	size_t i;
 
-	sim_store_iter(w->srv->store, group, plural, NULL, NULL, list_cb, a);
+	sim_store_iter(w->srv->store, group, plural, NULL, NULL, list_cb, raw);
+	json_array_foreach(raw, i, s)
+	{
+		json_t *o = NULL;
+		if (cairn_json_parse(&o, json_string_value(s), json_string_length(s), NULL) == 0)
+			json_array_append_new(a, o);
+	}
+	json_decref(raw);
 	return a;
+}
+
+void sim_wl__due(sim_workloads *w, cairn_usec t)
+{
+	if (t < w->next_due)
+		w->next_due = t;
 }
 
 const char *sim_wl__name(const json_t *obj)
@@ -549,8 +565,10 @@ static void pod_state_of(sim_workloads *w, const json_t *pod, struct pod_state *
 	memset(s, 0, sizeof *s);
 	s->phase = "Pending";
 	s->waiting = "ContainerCreating";
-	if (age < delay)
+	if (age < delay) {
+		sim_wl__due(w, w->now - age + delay);
 		return;
+	}
 	if (mode == SIM_WL_IMAGEPULL) {
 		s->waiting = "ImagePullBackOff";
 		return;
@@ -562,6 +580,8 @@ static void pod_state_of(sim_workloads *w, const json_t *pod, struct pod_state *
 		if (!restart_always && age >= 2 * delay) {
 			s->phase = "Succeeded";
 			s->terminated = "Completed";
+		} else if (!restart_always) {
+			sim_wl__due(w, w->now - age + 2 * delay);
 		}
 		return;
 	}
@@ -574,6 +594,7 @@ static void pod_state_of(sim_workloads *w, const json_t *pod, struct pod_state *
 	/* A container that keeps exiting: one restart per delay (at least 1 s). */
 	s->waiting = "CrashLoopBackOff";
 	s->restarts = 1 + (long)((age - delay) / (delay > 1000000 ? delay : 1000000));
+	sim_wl__due(w, w->now + (delay > 1000000 ? delay : 1000000));
 }
 
 static json_t *condition(const char *type, int ok, const char *ts, const char *reason)
@@ -739,11 +760,19 @@ static void prune_seen(sim_workloads *w)
 	json_decref(live);
 }
 
+/* A pass is skipped when nothing was written since the last one and no
+ * timer (a Pod's ready delay, a restart, a load balancer) is due; deadlines
+ * that nothing tracks are caught by a full pass at least every second. */
 static void tick(sim_workloads *w)
 {
 	json_t *pods, *by_owner;
 
 	w->now = cairn_time_now();
+	if (w->ticks && sim_store_rv(w->srv->store) == w->last_rv && w->now < w->next_due &&
+	    memcmp(&w->tick_cfg, &w->last_cfg, sizeof w->tick_cfg) == 0)
+		return;
+	w->last_cfg = w->tick_cfg;
+	w->next_due = w->now + 1000000;
 	pods = sim_wl__list(w, "", "pods");
 	sim_wl__pods(w, pods);
 	sim_wl__deployments(w);
@@ -760,6 +789,7 @@ static void tick(sim_workloads *w)
 	json_decref(pods);
 	if (++w->ticks % 50 == 0)
 		prune_seen(w);
+	w->last_rv = sim_store_rv(w->srv->store);
 }
 
 static void *run(void *arg)

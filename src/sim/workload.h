@@ -55,6 +55,9 @@ typedef struct sim_workloads {
 	json_t *seen;   /* uid -> first-seen wall time (integer usec) */
 	uint64_t rng;
 	uint64_t ticks;
+	uint64_t last_rv;           /* store version after the last pass */
+	cairn_usec next_due;        /* earliest timer of the last pass */
+	struct sim_wl_cfg last_cfg; /* settings of the last pass */
 } sim_workloads;
 
 /**
@@ -100,6 +103,8 @@ int sim_wl__create(sim_workloads *w, const char *group, const char *plural, json
 void sim_wl__delete(sim_workloads *w, const char *group, const char *plural, const json_t *obj);
 /* When the controller first saw the key (uid plus a purpose), wall usec. */
 cairn_usec sim_wl__first_seen(sim_workloads *w, const char *uid, const char *purpose);
+/* Ask for a pass no later than t (wall usec). */
+void sim_wl__due(sim_workloads *w, cairn_usec t);
 /* Five characters of the Kubernetes safe alphabet. */
 void sim_wl__rand5(sim_workloads *w, char out[6]);
 /* The rule mode for a Pod spec (first container whose image matches). */

@@ -561,8 +561,12 @@ static void svc_lb(sim_workloads *w, json_t *svc)
 	    json_array_size(json_object_get(
 	            json_object_get(json_object_get(svc, "status"), "loadBalancer"), "ingress")))
 		return;
-	if (w->now - sim_wl__first_seen(w, uid, "lb") < (cairn_usec)w->tick_cfg.lb_delay_ms * 1000)
+	if (w->now - sim_wl__first_seen(w, uid, "lb") <
+	    (cairn_usec)w->tick_cfg.lb_delay_ms * 1000) {
+		sim_wl__due(w, sim_wl__first_seen(w, uid, "lb") +
+		                       (cairn_usec)w->tick_cfg.lb_delay_ms * 1000);
 		return;
+	}
 	for (const char *c = uid; *c; c++)
 		hv = (hv ^ (uint8_t)*c) * 16777619u;
 	snprintf(ip, sizeof ip, "172.18.255.%u", 1 + hv % 250);
