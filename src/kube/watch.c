@@ -163,8 +163,8 @@ static int watch_emit_deleted(watch *w, const char *key, const char *rv)
 	int rc;
 
 	snprintf(av, sizeof(av), "%s%s%s", w->m->group, w->m->group[0] ? "/" : "", w->m->version);
-	obj = json_pack("{s:s,s:s,s:{s:s,s:s%,s:s}}", "apiVersion", av, "kind", w->m->kind, "metadata",
-	                "name", slash + 1, "namespace", key, (size_t)(slash - key),
+	obj = json_pack("{s:s,s:s,s:{s:s,s:s%,s:s}}", "apiVersion", av, "kind", w->m->kind,
+	                "metadata", "name", slash + 1, "namespace", key, (size_t)(slash - key),
 	                "resourceVersion", rv);
 	if (obj == NULL)
 		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
