@@ -57,9 +57,9 @@ static void expect(const char *dir, int code)
 
 START_TEST(unsupported_field_named)
 {
-	put("kustomization.yaml", "resources: [cm.yaml]\npatches:\n- path: p.yaml\n");
+	put("kustomization.yaml", "resources: [cm.yaml]\nreplacements:\n- path: r.yaml\n");
 	expect("", CAIRN_EUNSUPPORTED);
-	ck_assert_error_contains("field 'patches'");
+	ck_assert_error_contains("field 'replacements'");
 	ck_assert_error_contains("kustomization.yaml");
 }
 END_TEST
