@@ -171,14 +171,26 @@ typedef enum cairn_sync_action {
 #define CAIRN_HOOK_DELETE_FAILED 2u
 #define CAIRN_HOOK_DELETE_BEFORE_CREATION 4u
 
+/** argocd.argoproj.io/sync-options bits read from an object (see docs/sync.md) */
+#define CAIRN_SYNCOPT_PRUNE_FALSE 1u    /**< Prune=false */
+#define CAIRN_SYNCOPT_PRUNE_LAST 2u     /**< PruneLast=true */
+#define CAIRN_SYNCOPT_VALIDATE_FALSE 4u /**< Validate=false: skip schema validation */
+#define CAIRN_SYNCOPT_SSA 8u            /**< ServerSideApply=true */
+#define CAIRN_SYNCOPT_REPLACE 16u       /**< Replace=true: replace (PUT) instead of apply */
+
 typedef struct cairn_plan_step {
-	cairn_res_id id;
+	cairn_res_id id; /**< for a generateName hook, id.name is the generateName prefix */
 	cairn_sync_phase phase;
-	int wave;      /**< argocd.argoproj.io/sync-wave (default 0) */
-	int kind_rank; /**< order of the kind within a wave (Namespace first) */
+	int wave;          /**< the wave the step runs in: the sync-wave annotation
+	                        (default 0), except prune steps (waves mirrored, PruneLast
+	                        after the Sync phase's last wave), as gitops-engine does */
+	int declared_wave; /**< the argocd.argoproj.io/sync-wave annotation (default 0) */
+	int kind_rank;     /**< order of the kind within a wave (Namespace first) */
 	cairn_sync_action action;
-	unsigned hook_delete; /**< CAIRN_HOOK_DELETE_* */
+	unsigned hook_delete; /**< CAIRN_HOOK_DELETE_* (hooks only) */
 	int prune_last;       /**< Prune after every other wave */
+	unsigned options;     /**< CAIRN_SYNCOPT_* of the object (desired, or live for prune) */
+	int generate_name;    /**< 1: hook named by metadata.generateName (no name yet) */
 	json_t *desired;      /**< the object to apply (tracking written), NULL for prune */
 	json_t *live;         /**< the live object, or NULL */
 } cairn_plan_step;
@@ -200,7 +212,9 @@ typedef struct cairn_plan_input {
 	int prune;                      /**< prune enabled (sync --prune / policy) */
 	int allow_empty;                /**< an empty desired set may prune everything */
 	int apply_out_of_sync_only;     /**< ApplyOutOfSyncOnly=true */
-	int create_namespace;           /**< CreateNamespace=true */
+	int create_namespace;           /**< CreateNamespace=true (`live` must then hold
+	                                     the dest_namespace Namespace when it exists) */
+	int prune_last;                 /**< PruneLast=true for the whole app */
 } cairn_plan_input;
 
 /**
@@ -211,6 +225,13 @@ typedef struct cairn_plan_input {
  * SyncFail, Skip); sync-options Prune=false, PruneLast=true,
  * Replace/ServerSideApply annotations are read from
  * argocd.argoproj.io/sync-options.
+ *
+ * Steps are in execution order: phase, wave, prunes before applies, kind
+ * rank, name, then the whole id. Every desired non-hook object gets a step
+ * (CAIRN_ACT_NONE when ApplyOutOfSyncOnly and in sync: kept so the run
+ * waits for its health with its wave). CAIRN_EINVAL names the object for a
+ * bad sync-wave, an unknown hook or hook-delete-policy value, or a
+ * duplicate desired object. *out is new (cairn_plan_free()).
  */
 int cairn_sync_plan(cairn_plan **out, const cairn_plan_input *in);
 void cairn_plan_free(cairn_plan *p);
