@@ -211,6 +211,8 @@ typedef struct cairn_render_opts {
 	const json_t *images;   /**< kustomize-style images overrides, or NULL */
 	const json_t *replicas; /**< kustomize-style replicas overrides, or NULL */
 	const char *namespace_; /**< namespaced objects without one get it */
+	/** NULL, or a recorder told which input set each path (provenance). */
+	struct cairn_render_prov *prov;
 } cairn_render_opts;
 
 #define CAIRN_RENDER_OPTS_INIT                                                                     \
@@ -231,6 +233,75 @@ typedef struct cairn_render_opts {
  * Thread-safety: one tree is used by one thread at a time.
  */
 int cairn_render_build(json_t **out, char hash[65], cairn_tree *t, const cairn_render_opts *opts);
+
+/* ---- provenance: which input set each path ------------------------------- */
+
+/** Where a rendered path came from. */
+typedef enum cairn_render_origin_kind {
+	CAIRN_ORIGIN_NONE = 0,      /**< nothing recorded */
+	CAIRN_ORIGIN_RESOURCE,      /**< a resource file (file) */
+	CAIRN_ORIGIN_TRANSFORMER,   /**< a field of a kustomization (file; detail: the field) */
+	CAIRN_ORIGIN_PATCH,         /**< a patch (file: the kustomization; detail: the patch) */
+	CAIRN_ORIGIN_GENERATOR,     /**< a configMap/secretGenerator (file: the kustomization) */
+	CAIRN_ORIGIN_ENV_VARS,      /**< substitution (detail: the variables) */
+	CAIRN_ORIGIN_ENV_OVERRIDES, /**< the environment's images/replicas/namespace (detail) */
+	CAIRN_ORIGIN_APP,           /**< the Application (its variables; detail) */
+} cairn_render_origin_kind;
+
+/** One origin: borrowed from the recorder, valid until it is freed. */
+typedef struct cairn_render_origin {
+	cairn_render_origin_kind kind;
+	const char *file;   /**< path in the tree, or NULL */
+	const char *detail; /**< e.g. "namePrefix", "patch 'p.yaml'", "variables TAG", or NULL */
+} cairn_render_origin;
+
+/** A provenance recorder (opaque). */
+typedef struct cairn_render_prov cairn_render_prov;
+
+/**
+ * A new, empty recorder. Put it in cairn_render_opts.prov: each stage of
+ * cairn_render_build() then snapshots the objects before it runs and
+ * records, for each JSON path that changed (and for each new object, at
+ * its root), which input did it. Recording costs a deep copy of the set
+ * per step; without a recorder nothing is copied.
+ * @param out  the recorder (free with cairn_render_prov_free()).
+ * @return 0 or CAIRN_ENOMEM. Thread-safety: one recorder per render.
+ */
+int cairn_render_prov_new(cairn_render_prov **out);
+
+/** Free a recorder (NULL is fine); its origins become invalid. */
+void cairn_render_prov_free(cairn_render_prov *p);
+
+/**
+ * Say that substitution variable `name` comes from the Application (not
+ * the environment), so paths it sets are labelled CAIRN_ORIGIN_APP.
+ * @return 0 or CAIRN_ENOMEM.
+ */
+int cairn_render_prov_var_from_app(cairn_render_prov *p, const char *name);
+
+/**
+ * The origin of `path` (a JSON pointer, "" the whole object) of `obj`, an
+ * object of the set the recorded render returned (found by identity, so
+ * pass the very element of the output array): the last recorded change at
+ * `path` or at one of its ancestors, else the last one below `path`.
+ * @return 1 with `out` set, 0 when nothing is recorded (`out` untouched).
+ * Thread-safe for concurrent readers.
+ */
+int cairn_render_prov_find(cairn_render_origin *out, const cairn_render_prov *p, const json_t *obj,
+                           const char *path);
+
+/** A short lower-case name of `kind` ("resource", "patch", ...). */
+const char *cairn_render_origin_kind_name(cairn_render_origin_kind kind);
+
+/**
+ * The JSON pointers (RFC 6901) at which `a` and `b` differ: scalars that
+ * differ, keys present on one side only, arrays of different lengths (the
+ * array itself); in document order, `a`'s keys first.
+ * @param out  on success a new array of strings (caller owns).
+ * @return 0, CAIRN_ENOMEM, CAIRN_ELIMIT (deeper than 256 levels).
+ * Thread-safe.
+ */
+int cairn_render_json_diff(json_t **out, const json_t *a, const json_t *b);
 
 #ifdef __cplusplus
 }

@@ -11,6 +11,7 @@
 #include "cairn/render.h"
 #include "cairn/util.h"
 #include "cairn/yaml.h"
+#include "prov_private.h"
 #include "render_private.h"
 
 static const char *const kust_names[] = {"kustomization.yaml", "kustomization.yml",
@@ -43,6 +44,7 @@ struct kctx {
 	cairn_tree *t;
 	const char *stack[CAIRN_RENDER_DEPTH_MAX];
 	size_t depth;
+	cairn_render_prov *prov; /* NULL: not recording */
 };
 
 int rset_add(rset *s, json_t *obj, const char *file)
@@ -256,6 +258,8 @@ static int load_resource(rset *acc, struct kctx *k, const char *dir, const char 
 		rc = load_docs(&docs, k->t, p, CAIRN_YAML_KUSTOMIZE);
 		if (rc == 0)
 			rc = add_docs(&sub, docs, p);
+		if (rc == 0)
+			rc = prov__resources(k->prov, &sub, p);
 	}
 	if (rc == 0)
 		rc = rset_append(acc, &sub, kfile);
@@ -339,8 +343,57 @@ static int load_components(rset *acc, struct kctx *k, const char *dir, const jso
 	return rc;
 }
 
+/* One transformer step; when recording, what it changed is recorded as
+ * done by `detail` of `file` (the macro returns on errors). */
+#define STEP(kind, detail, call)                                                                   \
+	do {                                                                                       \
+		prov_snap snap_;                                                                   \
+		if ((rc = prov__snap_rset(&snap_, p, s)) < 0)                                      \
+			return rc;                                                                 \
+		if ((rc = (call)) < 0) {                                                           \
+			prov__snap_dispose(&snap_);                                                \
+			return rc;                                                                 \
+		}                                                                                  \
+		if ((rc = prov__commit_rset(&snap_, p, s, kind, file, detail)) < 0)                \
+			return rc;                                                                 \
+	} while (0)
+
+typedef int (*patch_fn)(rset *s, cairn_tree *t, const json_t *list, const char *file);
+
+/* A patch field; when recording, one entry at a time so that each change
+ * is labelled with its own patch (its `path`, or its index when inline). */
+static int patch_step(rset *s, cairn_tree *t, const json_t *list, const char *file,
+                      cairn_render_prov *p, patch_fn fn, const char *field)
+{
+	int rc = 0;
+
+	if (p == NULL || !json_is_array(list))
+		return fn(s, t, list, file);
+	for (size_t i = 0; rc == 0 && i < json_array_size(list); i++) {
+		json_t *e = json_array_get(list, i), *one = json_pack("[O]", e);
+		const char *path = json_is_string(e)
+		                           ? json_string_value(e)
+		                           : json_string_value(json_object_get(e, "path"));
+		char detail[512];
+		if (one == NULL)
+			return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		if (path && !strchr(path, '\n'))
+			snprintf(detail, sizeof(detail), "%s '%s'", field, path);
+		else
+			snprintf(detail, sizeof(detail), "%s[%zu] (inline)", field, i);
+		prov_snap snap;
+		if ((rc = prov__snap_rset(&snap, p, s)) == 0 && (rc = fn(s, t, one, file)) < 0)
+			prov__snap_dispose(&snap);
+		if (rc == 0)
+			rc = prov__commit_rset(&snap, p, s, CAIRN_ORIGIN_PATCH, file, detail);
+		json_decref(one);
+	}
+	return rc;
+}
+
 /* Run the transformers of one kustomization, in kustomize's order. */
-static int transform(rset *s, cairn_tree *t, const json_t *kz, const char *file)
+static int transform(rset *s, cairn_tree *t, const json_t *kz, const char *file,
+                     cairn_render_prov *p)
 {
 	const char *ns, *pre, *suf;
 	json_t *v;
@@ -351,34 +404,29 @@ static int transform(rset *s, cairn_tree *t, const json_t *kz, const char *file)
 	    (rc = str_field(&suf, kz, "nameSuffix", file)) < 0)
 		return rc;
 	if ((v = json_object_get(kz, "patchesStrategicMerge")) && !json_is_null(v) &&
-	    (rc = tf_patches_smp(s, t, v, file)) < 0)
+	    (rc = patch_step(s, t, v, file, p, tf_patches_smp, "patchesStrategicMerge")) < 0)
 		return rc;
 	if ((v = json_object_get(kz, "patches")) && !json_is_null(v) &&
-	    (rc = tf_patches(s, t, v, file)) < 0)
+	    (rc = patch_step(s, t, v, file, p, tf_patches, "patches")) < 0)
 		return rc;
-	if (ns && ns[0] && (rc = tf_namespace(s, ns, file)) < 0)
-		return rc;
-	if (((pre && pre[0]) || (suf && suf[0])) &&
-	    (rc = tf_prefix_suffix(s, pre ? pre : "", suf ? suf : "")) < 0)
-		return rc;
-	if ((v = json_object_get(kz, "labels")) && !json_is_null(v) &&
-	    (rc = tf_labels(s, v, file)) < 0)
-		return rc;
-	if ((v = json_object_get(kz, "commonLabels")) && !json_is_null(v) &&
-	    (rc = tf_common_labels(s, v, file)) < 0)
-		return rc;
-	if ((v = json_object_get(kz, "commonAnnotations")) && !json_is_null(v) &&
-	    (rc = tf_annotations(s, v, file)) < 0)
-		return rc;
+	if (ns && ns[0])
+		STEP(CAIRN_ORIGIN_TRANSFORMER, "namespace", tf_namespace(s, ns, file));
+	if ((pre && pre[0]) || (suf && suf[0]))
+		STEP(CAIRN_ORIGIN_TRANSFORMER, "namePrefix/nameSuffix",
+		     tf_prefix_suffix(s, pre ? pre : "", suf ? suf : ""));
+	if ((v = json_object_get(kz, "labels")) && !json_is_null(v))
+		STEP(CAIRN_ORIGIN_TRANSFORMER, "labels", tf_labels(s, v, file));
+	if ((v = json_object_get(kz, "commonLabels")) && !json_is_null(v))
+		STEP(CAIRN_ORIGIN_TRANSFORMER, "commonLabels", tf_common_labels(s, v, file));
+	if ((v = json_object_get(kz, "commonAnnotations")) && !json_is_null(v))
+		STEP(CAIRN_ORIGIN_TRANSFORMER, "commonAnnotations", tf_annotations(s, v, file));
 	if ((v = json_object_get(kz, "patchesJson6902")) && !json_is_null(v) &&
-	    (rc = tf_patches_json6902(s, t, v, file)) < 0)
+	    (rc = patch_step(s, t, v, file, p, tf_patches_json6902, "patchesJson6902")) < 0)
 		return rc;
-	if ((v = json_object_get(kz, "replicas")) && !json_is_null(v) &&
-	    (rc = tf_replicas(s, v, file)) < 0)
-		return rc;
-	if ((v = json_object_get(kz, "images")) && !json_is_null(v) &&
-	    (rc = tf_images(s, v, file)) < 0)
-		return rc;
+	if ((v = json_object_get(kz, "replicas")) && !json_is_null(v))
+		STEP(CAIRN_ORIGIN_TRANSFORMER, "replicas", tf_replicas(s, v, file));
+	if ((v = json_object_get(kz, "images")) && !json_is_null(v))
+		STEP(CAIRN_ORIGIN_TRANSFORMER, "images", tf_images(s, v, file));
 	return 0;
 }
 
@@ -441,12 +489,19 @@ static int accumulate(rset *acc, struct kctx *k, const char *dir, int component)
 		}
 	}
 	/* kustomize >= 5.1 runs components after the generators */
-	if (rc == 0)
-		rc = gen_run(acc, k->t, dir, kz, file);
+	if (rc == 0) {
+		prov_snap snap;
+		if ((rc = prov__snap_rset(&snap, k->prov, acc)) == 0 &&
+		    (rc = gen_run(acc, k->t, dir, kz, file)) < 0)
+			prov__snap_dispose(&snap);
+		if (rc == 0)
+			rc = prov__commit_rset(&snap, k->prov, acc, CAIRN_ORIGIN_GENERATOR, file,
+			                       "configMapGenerator/secretGenerator");
+	}
 	if (rc == 0)
 		rc = load_components(acc, k, dir, json_object_get(kz, "components"), file);
 	if (rc == 0)
-		rc = transform(acc, k->t, kz, file);
+		rc = transform(acc, k->t, kz, file, k->prov);
 out:
 	k->depth--;
 	json_decref(docs);
@@ -456,7 +511,13 @@ out:
 
 int cairn_render_kustomize(json_t **out, cairn_tree *t, const char *dir)
 {
-	struct kctx k = {t, {0}, 0};
+	return kustomize__build(out, t, dir, NULL);
+}
+
+int kustomize__build(json_t **out, cairn_tree *t, const char *dir, cairn_render_prov *p)
+{
+	struct kctx k = {t, {0}, 0, p};
+	prov_snap snap = {0};
 	rset s = {0};
 	json_t *arr = NULL;
 	char *clean = NULL;
@@ -467,10 +528,11 @@ int cairn_render_kustomize(json_t **out, cairn_tree *t, const char *dir)
 	if (strcmp(clean, ".") == 0)
 		clean[0] = '\0';
 	rc = build(&s, &k, clean);
-	if (rc == 0)
-		rc = gen_hash_names(&s);
-	if (rc == 0)
-		rc = tf_namerefs(&s);
+	if (rc == 0 && (rc = prov__snap_rset(&snap, p, &s)) == 0 && (rc = gen_hash_names(&s)) == 0)
+		rc = prov__commit_rset(&snap, p, &s, CAIRN_ORIGIN_GENERATOR, NULL, "content hash");
+	if (rc == 0 && (rc = prov__snap_rset(&snap, p, &s)) == 0 && (rc = tf_namerefs(&s)) == 0)
+		rc = prov__commit_rset(&snap, p, &s, CAIRN_ORIGIN_TRANSFORMER, NULL,
+		                       "name references");
 	if (rc < 0)
 		goto out;
 	sort_legacy(&s);
@@ -486,6 +548,7 @@ int cairn_render_kustomize(json_t **out, cairn_tree *t, const char *dir)
 	}
 	*out = arr;
 out:
+	prov__snap_dispose(&snap);
 	rset_dispose(&s);
 	free(clean);
 	return rc;

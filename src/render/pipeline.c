@@ -9,6 +9,7 @@
 
 #include "cairn/error.h"
 #include "cairn/render.h"
+#include "prov_private.h"
 #include "render_private.h"
 
 /* The first stage: the source as objects, before any environment input. */
@@ -30,8 +31,25 @@ static int build_source(json_t **out, cairn_tree *t, const cairn_render_opts *o,
 	if (rc < 0)
 		return rc;
 	if (rc > 0)
-		return cairn_render_kustomize(out, t, dir);
+		return kustomize__build(out, t, dir, o->prov);
 	return cairn_render_directory(out, t, dir, o->recursive);
+}
+
+/* When recording, the records of the objects of `in` go to their copies. */
+static int rekey_copies(cairn_render_prov *p, const json_t *in, const rset *s)
+{
+	json_t *to;
+	int rc;
+
+	if (p == NULL)
+		return 0;
+	if ((to = json_array()) == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; i < s->n; i++)
+		json_array_append(to, s->v[i].obj);
+	rc = prov__rekey(p, in, to);
+	json_decref(to);
+	return rc;
 }
 
 /*
@@ -44,6 +62,8 @@ static int build_source(json_t **out, cairn_tree *t, const cairn_render_opts *o,
 static int overrides(json_t **out, const json_t *in, const cairn_render_opts *o)
 {
 	const char *what = "the environment's overrides";
+	cairn_render_prov *p = o->prov;
+	prov_snap snap = {0};
 	rset s = {0};
 	json_t *res = NULL, *obj;
 	size_t i;
@@ -62,9 +82,20 @@ static int overrides(json_t **out, const json_t *in, const cairn_render_opts *o)
 		if (rc < 0)
 			goto out;
 	}
-	if (o->images && (rc = tf_images(&s, o->images, what)) < 0)
+	/* the copies take over the records of the objects they copy */
+	if ((rc = rekey_copies(p, in, &s)) < 0)
 		goto out;
-	if (o->replicas && (rc = tf_replicas(&s, o->replicas, what)) < 0)
+	if (o->images && ((rc = prov__snap_rset(&snap, p, &s)) < 0 ||
+	                  (rc = tf_images(&s, o->images, what)) < 0 ||
+	                  (rc = prov__commit_rset(&snap, p, &s, CAIRN_ORIGIN_ENV_OVERRIDES, NULL,
+	                                          "images")) < 0))
+		goto out;
+	if (o->replicas && ((rc = prov__snap_rset(&snap, p, &s)) < 0 ||
+	                    (rc = tf_replicas(&s, o->replicas, what)) < 0 ||
+	                    (rc = prov__commit_rset(&snap, p, &s, CAIRN_ORIGIN_ENV_OVERRIDES, NULL,
+	                                            "replicas")) < 0))
+		goto out;
+	if ((rc = prov__snap_rset(&snap, p, &s)) < 0)
 		goto out;
 	if ((res = json_array()) == NULL) {
 		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
@@ -86,9 +117,13 @@ static int overrides(json_t **out, const json_t *in, const cairn_render_opts *o)
 			goto out;
 		}
 	}
+	if ((rc = prov__commit_array(&snap, p, res, CAIRN_ORIGIN_ENV_OVERRIDES, NULL,
+	                             "namespace")) < 0)
+		goto out;
 	*out = res;
 	res = NULL;
 out:
+	prov__snap_dispose(&snap);
 	json_decref(res);
 	rset_dispose(&s);
 	return rc;
@@ -108,10 +143,20 @@ int cairn_render_build(json_t **out, char hash[65], cairn_tree *t, const cairn_r
 		                       o->version, CAIRN_RENDER_OPTS_VERSION);
 	if ((rc = build_source(&built, t, o, dir)) < 0)
 		goto out;
-	if (o->no_subst)
+	if (o->no_subst) {
 		subst = json_incref(built);
-	else if ((rc = cairn_render_subst(&subst, built, o->vars, o->subst_flags)) < 0)
-		goto out;
+	} else {
+		prov_snap snap;
+		if ((rc = prov__snap_array(&snap, o->prov, built)) < 0)
+			goto out;
+		if ((rc = cairn_render_subst(&subst, built, o->vars, o->subst_flags)) < 0) {
+			prov__snap_dispose(&snap);
+			goto out;
+		}
+		if ((rc = prov__commit_stage(&snap, o->prov, subst, CAIRN_ORIGIN_ENV_VARS, NULL)) <
+		    0)
+			goto out;
+	}
 	if (o->images || o->replicas || (o->namespace_ && *o->namespace_)) {
 		if ((rc = overrides(&final, subst, o)) < 0)
 			goto out;

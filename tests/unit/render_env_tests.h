@@ -12,5 +12,6 @@
 
 void render_subst_tests(Suite *s);
 void render_security_tests(Suite *s);
+void render_prov_tests(Suite *s);
 
 #endif

@@ -8,5 +8,6 @@ int main(void)
 
 	render_subst_tests(s);
 	render_security_tests(s);
+	render_prov_tests(s);
 	return test_run_suite(s);
 }
