@@ -6,6 +6,9 @@
  *   fieldManager=bench, force, a changing data value each time);
  *   resident memory (VmRSS of the simulator) holding 10,000 ConfigMaps of
  *   this shape: 3 labels, 2 data keys of 8 and 16 bytes, names cm-00000...
+ * Then the workload controllers (issue 7): 1,000 Deployments of 2 replicas
+ * created at once, the time until all are available, the simulator's CPU
+ * while they progress and at rest, and its resident memory holding them.
  * Beside them the issue's quoted reference for a real kube-apiserver with
  * etcd idle (~350 MB); none runs here, so it is not measured.
  * Bounded: ~2 s per rate, 10,000 creates or 120 s; the simulator (started
@@ -27,6 +30,8 @@
 #define OBJECTS 10000
 #define RATE_SECONDS 2.0
 #define CREATE_LIMIT_SECONDS 120.0
+#define DEPLOYMENTS 1000
+#define ROLLOUT_LIMIT_SECONDS 180.0
 
 static char server[256], token[512], ca_path[512], kc_path[512];
 static cairn_buf ca_pem = CAIRN_BUF_INIT(1 << 20);
@@ -179,6 +184,93 @@ static pid_t start_sim(const char *exe_dir, char *tmpdir)
 	return -1;
 }
 
+/* CPU seconds (user + system) the process has used so far. */
+static double cpu_seconds(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+	size_t n;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (!(f = fopen(path, "r")))
+		return -1;
+	n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	/* Fields after the parenthesised command name: state is field 3,
+	 * utime and stime are fields 14 and 15. */
+	p = strrchr(buf, ')');
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+static size_t keep(char *p, size_t size, size_t n, void *ud)
+{
+	return cairn_buf_put(ud, p, size * n) ? 0 : size * n;
+}
+
+/* How many Deployments of the list report 2 available replicas. */
+static long count_available(CURL *h)
+{
+	cairn_buf body = CAIRN_BUF_INIT((size_t)256 << 20);
+	const char *p;
+	long n = 0;
+
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, keep);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+	if (request(h, "GET", "/apis/apps/v1/namespaces/default/deployments", NULL, NULL) == 200 &&
+	    cairn_buf_putc(&body, '\0') == 0)
+		for (p = body.ptr; (p = strstr(p, "\"availableReplicas\":2")); p++)
+			n++;
+	curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, sink);
+	curl_easy_setopt(h, CURLOPT_WRITEDATA, NULL);
+	cairn_buf_dispose(&body);
+	return n;
+}
+
+/* 1,000 Deployments at once: 0 when all became available in time. */
+static int workloads(CURL *h, pid_t pid)
+{
+	char body[1024];
+	double t0, t, c0, c1, c2;
+	long bad = 0, avail = 0;
+	int i;
+
+	c0 = cpu_seconds(pid);
+	t0 = now();
+	for (i = 0; i < DEPLOYMENTS; i++) {
+		snprintf(body, sizeof(body),
+		         "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{"
+		         "\"name\":\"bench-%04d\"},\"spec\":{\"replicas\":2,\"selector\":{"
+		         "\"matchLabels\":{\"app\":\"bench-%04d\"}},\"template\":{\"metadata\":{"
+		         "\"labels\":{\"app\":\"bench-%04d\"}},\"spec\":{\"containers\":[{"
+		         "\"name\":\"main\",\"image\":\"nginx:1.25\"}]}}}}",
+		         i, i, i);
+		bad += request(h, "POST", "/apis/apps/v1/namespaces/default/deployments",
+		               "application/json", body) != 201;
+	}
+	printf("%-28s %9.1f s  (%d Deployments of 2 replicas, %ld not 201)\n", "create deployments",
+	       now() - t0, DEPLOYMENTS, bad);
+	while ((t = now() - t0) < ROLLOUT_LIMIT_SECONDS && avail < DEPLOYMENTS) {
+		usleep(250000);
+		avail = count_available(h);
+	}
+	c1 = cpu_seconds(pid);
+	printf("%-28s %9.1f s  (%ld of %d available; pod ready delay 1 s; simulator CPU %.1f s, "
+	       "%.0f%% of one core)\n",
+	       "all available", t, avail, DEPLOYMENTS, c1 - c0, 100.0 * (c1 - c0) / t);
+	sleep(5);
+	c2 = cpu_seconds(pid);
+	printf("%-28s %9.0f%% of one core  (controller at rest with %d ReplicaSets, %d Pods)\n",
+	       "CPU at rest", 100.0 * (c2 - c1) / 5.0, DEPLOYMENTS, 2 * DEPLOYMENTS);
+	printf("resident memory: %.1f MiB holding them (and the ConfigMaps above)\n",
+	       vmrss_kib(pid) / 1024.0);
+	return avail == DEPLOYMENTS && bad == 0 ? 0 : 1;
+}
+
 static void rate(CURL *h, const char *what, int apply)
 {
 	char body[1024], val[32];
@@ -250,6 +342,7 @@ int main(void)
 	       before / 1024.0, after / 1024.0, created - bad);
 	printf("reference (quoted in issue 6, not measured here): a real kube-apiserver with "
 	       "etcd takes ~350 MB idle\n");
+	bad += workloads(h, pid);
 	curl_easy_cleanup(h);
 	curl_global_cleanup();
 	kill(pid, SIGTERM);

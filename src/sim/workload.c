@@ -761,8 +761,8 @@ static void prune_seen(sim_workloads *w)
 }
 
 /* A pass is skipped when nothing was written since the last one and no
- * timer (a Pod's ready delay, a restart, a load balancer) is due; deadlines
- * that nothing tracks are caught by a full pass at least every second. */
+ * timer (a Pod's ready delay, a restart, a load balancer, the progress
+ * deadline of a Deployment still rolling: checked every second) is due. */
 static void tick(sim_workloads *w)
 {
 	json_t *pods, *by_owner;
@@ -772,7 +772,7 @@ static void tick(sim_workloads *w)
 	    memcmp(&w->tick_cfg, &w->last_cfg, sizeof w->tick_cfg) == 0)
 		return;
 	w->last_cfg = w->tick_cfg;
-	w->next_due = w->now + 1000000;
+	w->next_due = w->now + 30 * (cairn_usec)1000000;
 	pods = sim_wl__list(w, "", "pods");
 	sim_wl__pods(w, pods);
 	sim_wl__deployments(w);

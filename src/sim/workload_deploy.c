@@ -484,6 +484,13 @@ void sim_wl__deploy_status(sim_workloads *w, struct dctx *c)
 		snprintf(msg, sizeof msg, "ReplicaSet \"%s\" has timed out progressing.", nm);
 		set_cond(st, "Progressing", "False", "ProgressDeadlineExceeded", msg, ts, 0);
 	}
+	pc = get_cond(st, "Progressing");
+	if (pc &&
+	    strcmp(json_string_value(json_object_get(pc, "reason")) ?: "",
+	           "NewReplicaSetAvailable") &&
+	    strcmp(json_string_value(json_object_get(pc, "reason")) ?: "",
+	           "ProgressDeadlineExceeded"))
+		sim_wl__due(w, w->now + 1000000); /* still rolling: watch its deadline */
 	if (!json_equal(old, c->d))
 		sim_wl__update(w, "apps", "deployments", c->d, old);
 	json_decref(old);
