@@ -261,6 +261,8 @@ static int parse_wave(int *out, const json_t *obj, const char *what)
 struct builder {
 	cairn_plan_step *v;
 	size_t n, cap;
+	cairn_res_id *unrun; /* desired but never applied (Skip, deletion hooks) */
+	size_t nunrun;
 };
 
 static cairn_plan_step *push(struct builder *b)
@@ -438,6 +440,21 @@ static int add_resource_step(struct builder *b, const struct obj_info *info, con
 }
 
 /*
+ * Remember a desired object that gets no step: it is still desired, so its
+ * live version is no prune candidate (Argo CD leaves it alone too).
+ */
+static int keep_unrun(struct builder *b, const cairn_res_id *id)
+{
+	cairn_res_id *v = realloc(b->unrun, (b->nunrun + 1) * sizeof(*v));
+
+	if (v == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	v[b->nunrun++] = *id;
+	b->unrun = v;
+	return 0;
+}
+
+/*
  * Walk the desired set: hooks become hook steps (Skip and the deletion
  * hooks none), other objects one Sync step each. *normal counts the
  * objects that are neither hooks nor skipped (the allowEmpty guard).
@@ -456,8 +473,11 @@ static int add_desired(struct builder *b, const cairn_plan_input *in, size_t *no
 
 		if ((rc = read_info(&info, obj, in->dest_namespace)) < 0)
 			return rc;
-		if (info.hooks & (HOOK_SKIP | HOOK_DELETE_ONLY))
+		if (info.hooks & (HOOK_SKIP | HOOK_DELETE_ONLY)) {
+			if ((rc = keep_unrun(b, &info.id)) < 0)
+				return rc;
 			continue;
+		}
 		for (size_t k = first; k < b->n; k++)
 			if (!info.gen && !b->v[k].generate_name &&
 			    cairn_res_id_cmp(&b->v[k].id, &info.id) == 0)
@@ -479,6 +499,9 @@ static int add_desired(struct builder *b, const cairn_plan_input *in, size_t *no
 
 static int is_desired(const struct builder *b, size_t ndesired, const cairn_res_id *id)
 {
+	for (size_t k = 0; k < b->nunrun; k++)
+		if (cairn_res_id_cmp(&b->unrun[k], id) == 0)
+			return 1;
 	for (size_t k = 0; k < ndesired; k++)
 		if (b->v[k].desired != NULL && !b->v[k].generate_name &&
 		    cairn_res_id_cmp(&b->v[k].id, id) == 0)
@@ -690,7 +713,7 @@ static int check_input(const cairn_plan_input *in)
 
 int cairn_sync_plan(cairn_plan **out, const cairn_plan_input *in)
 {
-	struct builder b = {NULL, 0, 0};
+	struct builder b = {NULL, 0, 0, NULL, 0};
 	cairn_plan *p = NULL;
 	size_t normal = 0, ndesired, nprune = 0;
 	int rc;
@@ -731,5 +754,6 @@ out:
 		json_decref(b.v[k].live);
 	}
 	free(b.v);
+	free(b.unrun);
 	return rc;
 }

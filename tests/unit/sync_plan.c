@@ -252,6 +252,8 @@ START_TEST(hooks_phases_skip_and_delete_policies)
 	/* a live hook left by an earlier sync is the delete policy's, never pruned */
 	json_array_append_new(live, tracked("batch/v1", "Job", "old-hook",
 	                                    "{'argocd.argoproj.io/hook':'PreSync'}"));
+	/* a skipped object is still desired: its live version is not pruned */
+	json_array_append_new(live, tracked("v1", "ConfigMap", "never", NULL));
 	in = input(desired, live);
 	p = plan_ok(&in);
 	ck_plan_is(p, "PreSync/0/hook/Job/both PreSync/0/hook/Job/migrate "

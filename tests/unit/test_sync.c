@@ -1,0 +1,12 @@
+/* test_sync.c - the sync module's Check suite. */
+#include "sync_tests.h"
+#include "testutil.h"
+
+int main(void)
+{
+	Suite *s = suite_create("sync");
+
+	sync_compare_tests(s);
+	/* Z2 (plan) and Z3 (run) add their calls below this line. */
+	return test_run_suite(s);
+}
