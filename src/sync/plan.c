@@ -247,8 +247,9 @@ static int parse_wave(int *out, const json_t *obj, const char *what)
 	}
 	errno = 0;
 	n = strtol(v, &end, 10);
-	if (v[0] == '\0' || v[0] == ' ' || *end != '\0' || errno != 0 || n < INT_MIN / 2 ||
-	    n > INT_MAX / 2)
+	/* strtol would skip leading white space: Atoi (Argo CD) does not */
+	if (strchr("+-0123456789", v[0]) == NULL || v[0] == '\0' || *end != '\0' || errno != 0 ||
+	    n < INT_MIN / 2 || n > INT_MAX / 2)
 		return cairn_error_set(CAIRN_EINVAL,
 		                       "invalid sync-wave '%s' on %s: expected an integer "
 		                       "(annotation " ANN_WAVE ")",

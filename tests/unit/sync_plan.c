@@ -200,7 +200,7 @@ END_TEST
 /* Each bad value is refused with a message naming the value and the object. */
 START_TEST(bad_wave_is_an_error_naming_the_object)
 {
-	static const char *const bad[] = {"abc", "1.5", "", " 1", "2x", "99999999999"};
+	static const char *const bad[] = {"abc", "1.5", "", " 1", "\t1", "2x", "99999999999", "-"};
 
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_t *desired = json_array(), *live = json_array();
@@ -397,6 +397,38 @@ START_TEST(prune_waves_mirror_and_prune_last)
 }
 END_TEST
 
+/* In the label mode the instance label decides what is the app's. */
+START_TEST(prune_by_label_tracking)
+{
+	json_t *desired = json_array(), *live = json_array();
+	json_t *mine = obj("v1", "ConfigMap", "mine", "{}"),
+	       *other = obj("v1", "ConfigMap", "other", "{}");
+	cairn_plan_input in;
+	cairn_plan *p;
+
+	json_object_set_new(json_object_get(mine, "metadata"), "labels",
+	                    json_pack("{s:s}", CAIRN_TRACKING_LABEL, "web"));
+	json_object_set_new(json_object_get(other, "metadata"), "labels",
+	                    json_pack("{s:s}", CAIRN_TRACKING_LABEL, "webx"));
+	json_array_append_new(live, mine);
+	json_array_append_new(live, other);
+	json_array_append_new(live, tracked("v1", "ConfigMap", "annotated-only", NULL));
+	json_array_append_new(desired, obj("v1", "Service", "s", NULL));
+	in = input(desired, live);
+	in.track = CAIRN_TRACK_LABEL;
+	p = plan_ok(&in);
+	ck_plan_is(p, "Sync/0/prune/ConfigMap/mine Sync/0/create/Service/s");
+	ck_assert_str_eq(
+	        json_string_value(json_object_get(
+	                json_object_get(json_object_get(p->v[1].desired, "metadata"), "labels"),
+	                CAIRN_TRACKING_LABEL)),
+	        "web");
+	cairn_plan_free(p);
+	json_decref(desired);
+	json_decref(live);
+}
+END_TEST
+
 START_TEST(allow_empty_guard)
 {
 	json_t *desired = json_array(), *live = json_array();
@@ -544,6 +576,7 @@ void sync_plan_tests(Suite *s)
 	tcase_add_test(tc, unknown_hook_values_are_errors);
 	tcase_add_test(tc, prune_candidates_and_options);
 	tcase_add_test(tc, prune_waves_mirror_and_prune_last);
+	tcase_add_test(tc, prune_by_label_tracking);
 	tcase_add_test(tc, allow_empty_guard);
 	tcase_add_test(tc, create_namespace_only_when_missing);
 	tcase_add_test(tc, apply_out_of_sync_only_and_options);
