@@ -639,6 +639,12 @@ static const struct app__field env_sync_fields[] = {
         {NULL, 0, NULL},
 };
 
+/* `cairn env diff`: JSON paths that must not differ between environments. */
+static const struct app__field env_consistency_fields[] = {
+        {"mustMatch", APP_F_STRLIST, NULL},
+        {NULL, 0, NULL},
+};
+
 /* Environment overrides, as kustomize's `images` and `replicas` fields. */
 static const struct app__field env_image_fields[] = {
         {"name", APP_F_STR, NULL},
@@ -663,6 +669,7 @@ const struct app__field app__env_spec[] = {
         {"replicas", APP_F_LIST, env_replica_fields},
         {"promotedFrom", APP_F_STR, NULL},
         {"sync", APP_F_MAP, env_sync_fields},
+        {"consistency", APP_F_MAP, env_consistency_fields},
         {"drift", APP_F_STR, NULL},
         {"rollouts", APP_F_STR, NULL},
         {NULL, 0, NULL},

@@ -25,6 +25,8 @@ int cmd_repo(int argc, char **argv);
 int cmd_verify_commit(int argc, char **argv);
 int cmd_app(int argc, char **argv);
 int cmd_env(int argc, char **argv);
+/* cmd_env_diff.c (cairn-git): `cairn env diff`; argv[0] is "diff". */
+int cmd_env_diff(int argc, char **argv);
 int cmd_kube(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 

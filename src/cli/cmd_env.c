@@ -11,8 +11,11 @@
 
 static void env_usage(FILE *out)
 {
-	fprintf(out, "usage: cairn env list [--config FILE | --environments PATH] [-o json]\n\n"
-	             "List the Environments (cairn.dev/v1alpha1).\n\n"
+	fprintf(out, "usage: cairn env list [--config FILE | --environments PATH] [-o json]\n"
+	             "       cairn env diff GROUP ENV_A ENV_B [OPTIONS] (see cairn env diff "
+	             "--help)\n\n"
+	             "List the Environments (cairn.dev/v1alpha1), or compare an app group's\n"
+	             "rendered manifests in two of them.\n\n"
 	             "options:\n"
 	             "  --config FILE        read environmentsDir from this cairn.yaml\n"
 	             "  --environments PATH  a file or folder of Environment YAML\n"
@@ -78,8 +81,15 @@ int cmd_env(int argc, char **argv)
 		env_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? CLI_EXIT_USAGE : CLI_EXIT_OK;
 	}
+	if (strcmp(argv[1], "diff") == 0)
+#ifdef CAIRN_CLI_GIT
+		return cmd_env_diff(argc - 1, argv + 1);
+#else
+		return exec_git_helper(argc, argv);
+#endif
 	if (strcmp(argv[1], "list") != 0) {
-		fprintf(stderr, "cairn env: unknown subcommand '%s' (expected list)\n", argv[1]);
+		fprintf(stderr, "cairn env: unknown subcommand '%s' (expected list or diff)\n",
+		        argv[1]);
 		return CLI_EXIT_USAGE;
 	}
 	argc--;

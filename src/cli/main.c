@@ -36,7 +36,7 @@ static const cli_command commands[] = {
          GIT_COMMAND(cmd_verify_commit)},
         {"app", "Argo CD Applications: list, get (with environment and group)",
          GIT_COMMAND(cmd_app)},
-        {"env", "environments: list", cmd_env},
+        {"env", "environments: list, diff", cmd_env},
         {"render", "render an Application, GROUP --env ENV, or a directory (--path)", cmd_render},
         {"kube", "talk to a cluster: ping, get, apply (server-side), delete",
          GIT_COMMAND(cmd_kube)},
