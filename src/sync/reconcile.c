@@ -1,0 +1,390 @@
+/*
+ * reconcile.c - compare one rendered app with the cluster: the live object
+ * of each desired one, its predicted ("wanted") form from a server-side
+ * apply dry run (cached in the state), the diff, the health, and the tracked
+ * objects that are no longer desired.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cairn/error.h"
+#include "cairn/json.h"
+#include "run_private.h"
+
+int sync__kinds_key(char *out, size_t size, const char *app, const char *env)
+{
+	int n = snprintf(out, size, "sync.kinds/%s/%s", app, env != NULL ? env : "");
+
+	if (n < 0 || (size_t)n >= size)
+		return cairn_error_set(CAIRN_ELIMIT, "app name '%s' too long for a state key", app);
+	return 0;
+}
+
+const char *sync__meta_str(const json_t *obj, const char *field, const char *key)
+{
+	json_t *meta = json_object_get(obj, "metadata");
+
+	return json_string_value(json_object_get(json_object_get(meta, field), key));
+}
+
+int sync__rollout_owned(const json_t *live)
+{
+	if (live == NULL)
+		return 0;
+	return sync__meta_str(live, "labels", CAIRN_ROLLOUT_MARKER) != NULL ||
+	       sync__meta_str(live, "annotations", CAIRN_ROLLOUT_MARKER) != NULL;
+}
+
+void sync__progress(const cairn_sync_ctx *ctx, const char *phase, int wave, const cairn_res_id *id,
+                    const char *action, const char *result)
+{
+	if (ctx->progress != NULL)
+		ctx->progress(ctx->progress_ud, phase, wave, id, action, result);
+}
+
+void cairn_sync_result_free(cairn_sync_result *r)
+{
+	if (r == NULL)
+		return;
+	for (size_t i = 0; i < r->n; i++) {
+		cairn_diff_free(r->v[i].diff);
+		json_decref(r->v[i].object);
+		json_decref(r->v[i].live);
+	}
+	free(r->v);
+	free(r);
+}
+
+static const char *dest_ns(const cairn_sync_ctx *ctx, const cairn_sync_request *req)
+{
+	if (req->dest_namespace != NULL && req->dest_namespace[0] != '\0')
+		return req->dest_namespace;
+	return cairn_kube_client_namespace(ctx->kube);
+}
+
+/*
+ * A copy of a rendered object ready to apply: the namespace filled in (or
+ * dropped for cluster-scoped kinds, as discovery says) and the tracking
+ * written. Its identity and REST mapping come back too.
+ */
+static int prepare_desired(json_t **out, cairn_res_id *id, cairn_kube_mapping *m,
+                           const cairn_sync_ctx *ctx, const cairn_sync_request *req,
+                           const json_t *obj)
+{
+	json_t *o = NULL, *meta;
+	const char *api = json_string_value(json_object_get(obj, "apiVersion"));
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	int rc;
+
+	if (api == NULL || kind == NULL || !json_is_object(json_object_get(obj, "metadata"))) {
+		rc = cairn_error_set(CAIRN_EINVAL,
+		                     "rendered object without apiVersion, kind or metadata");
+		goto out;
+	}
+	rc = cairn_kube_mapping_for(ctx->kube, api, kind, m);
+	if (rc < 0)
+		goto out;
+	o = json_deep_copy(obj);
+	if (o == NULL) {
+		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory copying an object");
+		goto out;
+	}
+	meta = json_object_get(o, "metadata");
+	if (!m->namespaced)
+		json_object_del(meta, "namespace");
+	else if (json_string_value(json_object_get(meta, "namespace")) == NULL)
+		json_object_set_new(meta, "namespace", json_string(dest_ns(ctx, req)));
+	rc = cairn_res_id_of(id, o, NULL);
+	if (rc == 0)
+		rc = cairn_track_set(o, req->app, id, ctx->track);
+out:
+	if (rc == 0)
+		*out = o;
+	else
+		json_decref(o);
+	return rc;
+}
+
+/*
+ * The server's prediction of `desired` applied over `live`: from the dry-run
+ * cache when the state has it for (hash of desired's JCS, live
+ * resourceVersion), else one dry-run apply whose answer is cached.
+ */
+static int predict(json_t **out, const cairn_sync_ctx *ctx, const json_t *desired,
+                   const json_t *live, uint64_t *dry_runs)
+{
+	char hash[65];
+	const char *rv;
+	json_t *w = NULL;
+	int rc;
+
+	rv = live != NULL ? json_string_value(json_object_get(json_object_get(live, "metadata"),
+	                                                      "resourceVersion"))
+	                  : NULL;
+	if (rv == NULL)
+		rv = "absent";
+	rc = cairn_json_sha256_hex(hash, desired);
+	if (rc < 0)
+		return rc;
+	if (ctx->state != NULL) {
+		rc = cairn_state_dryrun_get(&w, ctx->state, hash, rv);
+		if (rc == 0) {
+			*out = w;
+			return 0;
+		}
+		if (rc != CAIRN_ENOTFOUND)
+			return rc;
+		cairn_error_clear();
+	}
+	rc = cairn_kube_apply(ctx->kube, desired, CAIRN_KUBE_DRY_RUN, &w);
+	if (rc < 0)
+		return cairn_error_prefix("dry run");
+	(*dry_runs)++;
+	if (ctx->state != NULL) {
+		rc = cairn_state_dryrun_put(ctx->state, hash, rv, w);
+		if (rc == CAIRN_ELIMIT)
+			cairn_error_clear(); /* too large to cache: predicted again next time */
+		else if (rc < 0) {
+			json_decref(w);
+			return rc;
+		}
+	}
+	*out = w;
+	return 0;
+}
+
+static int result_push(cairn_sync_result *r, size_t *cap, cairn_sync_res **slot)
+{
+	if (r->n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 16;
+		cairn_sync_res *nv = realloc(r->v, nc * sizeof(*nv));
+
+		if (nv == NULL)
+			return cairn_error_set(CAIRN_ENOMEM, "out of memory comparing an app");
+		r->v = nv;
+		*cap = nc;
+	}
+	*slot = &r->v[r->n++];
+	memset(*slot, 0, sizeof(**slot));
+	return 0;
+}
+
+/* Compare one desired object; hooks are not compared (they are run, not synced). */
+static int compare_one(cairn_sync_result *r, size_t *cap, const cairn_sync_ctx *ctx,
+                       const cairn_sync_request *req, const json_t *obj)
+{
+	cairn_kube_mapping m;
+	cairn_sync_res *s;
+	json_t *wanted = NULL;
+	int rc = result_push(r, cap, &s);
+
+	if (rc < 0)
+		return rc;
+	s->desired = 1;
+	s->health.none = 1;
+	rc = prepare_desired(&s->object, &s->id, &m, ctx, req, obj);
+	if (rc < 0)
+		return rc;
+	if (sync__meta_str(s->object, "annotations", SYNC_HOOK_ANNOTATION) != NULL) {
+		s->synced = 1;
+		return 0;
+	}
+	rc = cairn_kube_get(ctx->kube, &m, s->id.ns[0] ? s->id.ns : NULL, s->id.name, &s->live);
+	if (rc == CAIRN_ENOTFOUND) {
+		cairn_error_clear();
+		rc = 0;
+	}
+	if (rc < 0)
+		return rc;
+	rc = predict(&wanted, ctx, s->object, s->live, &r->dry_runs);
+	if (rc == 0)
+		rc = cairn_sync_diff(&s->diff, wanted, s->live, req->ignore);
+	json_decref(wanted);
+	if (rc < 0)
+		return rc;
+	s->synced = s->diff->equal;
+	return cairn_health_assess(s->live, &s->health);
+}
+
+/* Add (apiVersion, kind) to the array of pairs `kinds` unless it is there. */
+static void kinds_add(json_t *kinds, const char *api, const char *kind)
+{
+	size_t i;
+	json_t *p;
+
+	json_array_foreach(kinds, i, p)
+	{
+		if (strcmp(json_string_value(json_array_get(p, 0)), api) == 0 &&
+		    strcmp(json_string_value(json_array_get(p, 1)), kind) == 0)
+			return;
+	}
+	json_array_append_new(kinds, json_pack("[s,s]", api, kind));
+}
+
+/* The kinds to list for tracked objects: the desired set's plus earlier syncs'. */
+static json_t *kinds_to_list(const cairn_sync_ctx *ctx, const cairn_sync_request *req)
+{
+	json_t *kinds = json_array(), *old = NULL, *o, *p;
+	char key[CAIRN_STATE_KV_KEY_MAX], *v = NULL;
+	size_t i;
+
+	json_array_foreach(req->manifests, i, o)
+	{
+		const char *api = json_string_value(json_object_get(o, "apiVersion"));
+		const char *kind = json_string_value(json_object_get(o, "kind"));
+
+		if (api != NULL && kind != NULL)
+			kinds_add(kinds, api, kind);
+	}
+	if (ctx->state != NULL && sync__kinds_key(key, sizeof(key), req->app, req->env) == 0 &&
+	    cairn_state_kv_get(&v, ctx->state, key) == 0)
+		old = json_loads(v, 0, NULL);
+	cairn_error_clear();
+	free(v);
+	json_array_foreach(old, i, p)
+	{
+		const char *api = json_string_value(json_array_get(p, 0));
+		const char *kind = json_string_value(json_array_get(p, 1));
+
+		if (api != NULL && kind != NULL)
+			kinds_add(kinds, api, kind);
+	}
+	json_decref(old);
+	return kinds;
+}
+
+static int is_desired(const cairn_sync_result *r, size_t ndesired, const cairn_res_id *id)
+{
+	for (size_t i = 0; i < ndesired; i++)
+		if (cairn_res_id_cmp(&r->v[i].id, id) == 0)
+			return 1;
+	return 0;
+}
+
+/* Add the tracked objects of one page of a list that are not desired. */
+static int add_tracked(cairn_sync_result *r, size_t *cap, size_t ndesired,
+                       const cairn_sync_ctx *ctx, const cairn_sync_request *req, const json_t *list)
+{
+	json_t *o;
+	size_t i;
+	int rc;
+
+	json_array_foreach(json_object_get(list, "items"), i, o)
+	{
+		cairn_res_id id;
+		cairn_sync_res *s;
+
+		if (!cairn_track_owned(o, req->app, ctx->track) ||
+		    cairn_res_id_of(&id, o, NULL) < 0) {
+			cairn_error_clear();
+			continue;
+		}
+		if (is_desired(r, ndesired, &id))
+			continue;
+		rc = result_push(r, cap, &s);
+		if (rc < 0)
+			return rc;
+		s->id = id;
+		s->live = json_incref(o);
+		/* hooks and rollout-owned objects are never pruned: they do not
+		 * make the app OutOfSync */
+		s->synced = sync__meta_str(o, "annotations", SYNC_HOOK_ANNOTATION) != NULL ||
+		            sync__rollout_owned(o);
+		rc = cairn_health_assess(o, &s->health);
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
+/* List every kind of `kinds` in all namespaces and add the tracked objects. */
+static int list_tracked(cairn_sync_result *r, size_t *cap, const cairn_sync_ctx *ctx,
+                        const cairn_sync_request *req, const json_t *kinds)
+{
+	size_t ndesired = r->n, i;
+	char sel[1024];
+	json_t *p;
+
+	snprintf(sel, sizeof(sel), "%s=%s", CAIRN_TRACKING_LABEL, req->app);
+	json_array_foreach(kinds, i, p)
+	{
+		cairn_kube_mapping m;
+		cairn_kube_list_opts lo = {0};
+		char cont[4096] = "";
+		int rc = cairn_kube_mapping_for(ctx->kube, json_string_value(json_array_get(p, 0)),
+		                                json_string_value(json_array_get(p, 1)), &m);
+
+		if (rc == CAIRN_ENOTFOUND) { /* a kind of an earlier sync that is gone */
+			cairn_error_clear();
+			continue;
+		}
+		if (rc < 0)
+			return rc;
+		lo.all_namespaces = 1;
+		lo.limit = 500;
+		lo.label_selector = ctx->track == CAIRN_TRACK_LABEL ? sel : NULL;
+		do {
+			json_t *l = NULL;
+			const char *c;
+
+			lo.continue_ = cont[0] ? cont : NULL;
+			rc = cairn_kube_list(ctx->kube, &m, NULL, &lo, &l);
+			if (rc == 0)
+				rc = add_tracked(r, cap, ndesired, ctx, req, l);
+			c = json_string_value(
+			        json_object_get(json_object_get(l, "metadata"), "continue"));
+			snprintf(cont, sizeof(cont), "%s", c != NULL ? c : "");
+			json_decref(l);
+			if (rc < 0)
+				return rc;
+		} while (cont[0] != '\0');
+	}
+	return 0;
+}
+
+int cairn_sync_compare_app(cairn_sync_result **out, const cairn_sync_ctx *ctx,
+                           const cairn_sync_request *req)
+{
+	cairn_sync_result *r = calloc(1, sizeof(*r));
+	json_t *kinds = NULL, *o;
+	size_t cap = 0, i;
+	int rc = 0;
+
+	if (r == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory comparing an app");
+	if (ctx->kube == NULL || req->app == NULL || !json_is_array(req->manifests)) {
+		rc = cairn_error_set(CAIRN_EINVAL, "compare needs a kube client, an app name "
+		                                   "and an array of manifests");
+		goto out;
+	}
+	json_array_foreach(req->manifests, i, o)
+	{
+		rc = compare_one(r, &cap, ctx, req, o);
+		if (rc < 0) {
+			cairn_error_prefix("object %zu of app '%s'", i, req->app);
+			goto out;
+		}
+	}
+	kinds = kinds_to_list(ctx, req);
+	rc = list_tracked(r, &cap, ctx, req, kinds);
+	if (rc < 0)
+		goto out;
+	r->synced = 1;
+	r->health.none = 1;
+	for (i = 0; i < r->n; i++) {
+		r->synced &= r->v[i].synced;
+		cairn_health_aggregate(&r->health, &r->v[i].health);
+	}
+	if (r->health.none) {
+		r->health.none = 0;
+		r->health.status = CAIRN_HEALTH_HEALTHY;
+	}
+out:
+	json_decref(kinds);
+	if (rc < 0) {
+		cairn_sync_result_free(r);
+		return rc;
+	}
+	*out = r;
+	return 0;
+}

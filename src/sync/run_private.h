@@ -1,0 +1,32 @@
+/*
+ * run_private.h - what reconcile.c (compare an app with the cluster) and
+ * run.c (execute a plan) share. Not part of the public API.
+ */
+#ifndef CAIRN_SYNC_RUN_PRIVATE_H
+#define CAIRN_SYNC_RUN_PRIVATE_H
+
+#include <jansson.h>
+
+#include "cairn/sync.h"
+
+/* The annotation that makes an object a hook. */
+#define SYNC_HOOK_ANNOTATION "argocd.argoproj.io/hook"
+
+/* Key of the key/value entry listing the kinds an app has synced before. */
+int sync__kinds_key(char *out, size_t size, const char *app, const char *env);
+
+/* The string at metadata.<field>.<key> of obj, or NULL. */
+const char *sync__meta_str(const json_t *obj, const char *field, const char *key);
+
+/*
+ * 1 when the rollout engine owns `live` (it carries CAIRN_ROLLOUT_MARKER as a
+ * label or annotation). The hook for the rollout issue: field-level
+ * ownership (DESIGN §5a) replaces this object-level test there.
+ */
+int sync__rollout_owned(const json_t *live);
+
+/* Report progress through ctx->progress when set. */
+void sync__progress(const cairn_sync_ctx *ctx, const char *phase, int wave, const cairn_res_id *id,
+                    const char *action, const char *result);
+
+#endif
