@@ -374,6 +374,140 @@ int cairn_sync_rollback(cairn_sync_outcome *out, const cairn_sync_ctx *ctx,
                         const cairn_sync_request *req, int64_t history_id,
                         const char *tracked_revision);
 
+/* ---- run: compare an app with the cluster, execute a plan (src/sync/run.c) -- */
+
+#include "cairn/audit.h"
+#include "cairn/kube.h"
+#include "cairn/state.h"
+
+/**
+ * Progress callback of a sync: `phase` ("PreSync", ...; "Compare" while
+ * comparing), `wave`, the object (NULL for a wave-level event), `action`
+ * ("create", "update", "hook", "prune", "wait", ...), `result` ("ok",
+ * "failed: ...", "Healthy", ...). Runs on the syncing thread.
+ */
+typedef void (*cairn_sync_progress_fn)(void *ud, const char *phase, int wave,
+                                       const cairn_res_id *id, const char *action,
+                                       const char *result);
+
+/** What a compare or sync works with. All pointers borrowed. */
+typedef struct cairn_sync_ctx {
+	cairn_kube_client *kube; /**< required */
+	cairn_state *state;      /**< operations, history, dry-run cache; NULL: none kept */
+	cairn_audit *audit;      /**< NULL: no audit entries */
+	const char *actor;       /**< who triggered (audit actor, op trigger_who); NULL: "cairn" */
+	const char *trigger;     /**< cli, webhook, poll, ...; NULL: "cli" */
+	cairn_track_mode track;
+	cairn_sync_progress_fn progress; /**< may be NULL */
+	void *progress_ud;
+	int64_t wait_timeout_ms; /**< per wave health wait; 0: 300,000 */
+	int64_t poll_ms;         /**< health poll interval; 0: 250 */
+} cairn_sync_ctx;
+
+/** One app in one environment, rendered, and how to sync it. Borrowed. */
+typedef struct cairn_sync_request {
+	const char *app; /**< required */
+	const char *env; /**< "" or NULL: unbound */
+	const char *revision;
+	const char *render_hash;
+	const char *dest_namespace; /**< default namespace; NULL: the client's */
+	const json_t *manifests;    /**< array of rendered objects (required) */
+	const cairn_ignore *ignore; /**< may be NULL */
+	int prune, allow_empty, create_namespace;
+	/**
+	 * 1: apply every object, as Argo CD does without ApplyOutOfSyncOnly.
+	 * 0 (default): apply only out-of-sync objects: the diff comes from a
+	 * server-side dry run, so a Synced object would not change.
+	 */
+	int apply_all;
+	int retry_limit;               /**< retry.limit: extra attempts after the first (0: none) */
+	int64_t backoff_ms;            /**< retry.backoff.duration; 0: 5,000 */
+	int backoff_factor;            /**< retry.backoff.factor; 0: 2 */
+	int64_t backoff_max_ms;        /**< retry.backoff.maxDuration; 0: 180,000 */
+	int history_limit;             /**< revisionHistoryLimit; 0: 10 */
+	const char *prune_propagation; /**< "background" (default) or "foreground" */
+} cairn_sync_request;
+
+/** The compared state of one desired or tracked object. */
+typedef struct cairn_sync_res {
+	cairn_res_id id;
+	int desired; /**< 1: in the desired set; 0: tracked live object only */
+	int synced;  /**< 1: Synced */
+	cairn_health health;
+	cairn_diff *diff; /**< desired objects only, else NULL */
+	json_t *object;   /**< the desired object (tracking written), or NULL */
+	json_t *live;     /**< the live object, or NULL */
+} cairn_sync_res;
+
+/** An app compared with the cluster. */
+typedef struct cairn_sync_result {
+	cairn_sync_res *v;
+	size_t n;
+	int synced;          /**< 1: every desired object Synced and nothing to prune */
+	cairn_health health; /**< worst of the objects' health */
+	uint64_t dry_runs;   /**< dry-run calls made (cache misses) */
+} cairn_sync_result;
+
+/**
+ * Compare the rendered manifests of `req` with the cluster: GET each desired
+ * object, predict it with a server-side-apply dry run (cached in the state's
+ * dry-run cache by the SHA-256 of the desired object's JCS and the live
+ * resourceVersion, so an unchanged app makes no dry-run call), diff, assess
+ * health; then list the tracked objects of the desired kinds plus the kinds
+ * of earlier syncs (kept in the state's key/value table) to find what would be
+ * pruned (desired 0 entries).
+ * @param out  a new result (free with cairn_sync_result_free()).
+ * @return 0 or the kube/state error. Not thread-safe on one ctx (the kube
+ *         client is single-threaded).
+ */
+int cairn_sync_compare_app(cairn_sync_result **out, const cairn_sync_ctx *ctx,
+                           const cairn_sync_request *req);
+void cairn_sync_result_free(cairn_sync_result *r);
+
+/** The outcome of cairn_sync_run() / cairn_sync_rollback(). */
+typedef struct cairn_sync_outcome {
+	int64_t operation_id; /**< the last attempt's operation (0: no state) */
+	int64_t history_id;   /**< the history entry written on success (0: none) */
+	int attempts;
+	int succeeded;
+	size_t applied, pruned, hooks; /**< writes of the last attempt */
+	char message[512];
+} cairn_sync_outcome;
+
+/**
+ * Sync: compare, plan (cairn_sync_plan()), then execute per phase and wave:
+ * apply (SSA, fieldManager cairn, force), hooks (BeforeHookCreation delete
+ * first, Jobs waited for to completion, delete policies), wait for each
+ * wave's objects to be healthy (ctx->wait_timeout_ms), prune (background
+ * propagation unless foreground is asked), and on failure run the SyncFail
+ * hooks and stop. Objects carrying CAIRN_ROLLOUT_MARKER are never updated
+ * or pruned (the rollout engine owns them; see sync__rollout_owned() in
+ * reconcile.c). Each attempt is an operation in the state (resources committed as
+ * they are done); failed attempts are retried per req's retry settings. On
+ * success a history entry (manifests inline) is added and trimmed and the
+ * app status written. Audit: sync.started, prune, sync.succeeded/failed.
+ * @param out  the outcome (also filled on failure when not NULL).
+ * @return 0 when the sync succeeded; CAIRN_EPERM (plan refused: empty
+ *         set without allow_empty), CAIRN_ETIMEOUT (wave not healthy), the
+ *         kube error, ... with the error set.
+ */
+int cairn_sync_run(cairn_sync_outcome *out, const cairn_sync_ctx *ctx,
+                   const cairn_sync_request *req);
+
+/**
+ * Roll (app, env) back to history entry `history_id`: sync its stored
+ * manifests (operation kind "rollback"; req's manifests, revision and
+ * render_hash are ignored; the rest is used), then pin the app: status
+ * paused with pinned_history_id and pinned_revision = `tracked_revision`
+ * (the revision the app tracks now), so automated sync waits for a newer
+ * commit or an explicit re-enable. Audit: rollback.
+ * @return 0, CAIRN_ENOTFOUND (no entry), CAIRN_EINVAL (entry of another app
+ *         or without inline manifests), or cairn_sync_run()'s errors.
+ */
+int cairn_sync_rollback(cairn_sync_outcome *out, const cairn_sync_ctx *ctx,
+                        const cairn_sync_request *req, int64_t history_id,
+                        const char *tracked_revision);
+
 #ifdef __cplusplus
 }
 #endif

@@ -138,7 +138,7 @@ static int predict(json_t **out, const cairn_sync_ctx *ctx, const json_t *desire
 	}
 	rc = cairn_kube_apply(ctx->kube, desired, CAIRN_KUBE_DRY_RUN, &w);
 	if (rc < 0)
-		return cairn_error_prefix("dry run");
+		return cairn_error_prefix("dry run: ");
 	(*dry_runs)++;
 	if (ctx->state != NULL) {
 		rc = cairn_state_dryrun_put(ctx->state, hash, rv, w);
@@ -197,6 +197,13 @@ static int compare_one(cairn_sync_result *r, size_t *cap, const cairn_sync_ctx *
 	if (rc < 0)
 		return rc;
 	rc = predict(&wanted, ctx, s->object, s->live, &r->dry_runs);
+	if (rc == CAIRN_ENOTFOUND && s->live == NULL) {
+		/* its namespace does not exist yet (CreateNamespace makes it):
+		 * a missing object differs whatever the prediction */
+		cairn_error_clear();
+		wanted = json_incref(s->object);
+		rc = 0;
+	}
 	if (rc == 0)
 		rc = cairn_sync_diff(&s->diff, wanted, s->live, req->ignore);
 	json_decref(wanted);
@@ -361,7 +368,7 @@ int cairn_sync_compare_app(cairn_sync_result **out, const cairn_sync_ctx *ctx,
 	{
 		rc = compare_one(r, &cap, ctx, req, o);
 		if (rc < 0) {
-			cairn_error_prefix("object %zu of app '%s'", i, req->app);
+			cairn_error_prefix("object %zu of app '%s': ", i, req->app);
 			goto out;
 		}
 	}

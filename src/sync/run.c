@@ -354,6 +354,27 @@ static void audit(const cairn_sync_ctx *ctx, const cairn_sync_request *req, cons
 	json_decref(details);
 }
 
+/*
+ * The live destination Namespace goes into the plan's live set with
+ * CreateNamespace=true: the plan creates it only when it is not there.
+ */
+static int add_dest_namespace(json_t *live, const cairn_sync_ctx *ctx, const char *ns)
+{
+	cairn_kube_mapping m;
+	json_t *o = NULL;
+	int rc = cairn_kube_mapping_for(ctx->kube, "v1", "Namespace", &m);
+
+	if (rc == 0)
+		rc = cairn_kube_get(ctx->kube, &m, NULL, ns, &o);
+	if (rc == CAIRN_ENOTFOUND) {
+		cairn_error_clear();
+		return 0;
+	}
+	if (rc == 0)
+		json_array_append_new(live, o);
+	return rc;
+}
+
 /* Compare and plan; the plan's input borrows the compare result. */
 static int make_plan(cairn_plan **out, cairn_sync_result **cmp, const cairn_sync_ctx *ctx,
                      const cairn_sync_request *req)
@@ -385,6 +406,11 @@ static int make_plan(cairn_plan **out, cairn_sync_result **cmp, const cairn_sync
 	in.track = ctx->track;
 	in.dest_namespace = req->dest_namespace != NULL ? req->dest_namespace
 	                                                : cairn_kube_client_namespace(ctx->kube);
+	if (req->create_namespace) {
+		rc = add_dest_namespace(live, ctx, in.dest_namespace);
+		if (rc < 0)
+			goto out;
+	}
 	in.desired = desired;
 	in.live = live;
 	in.diffs = (const cairn_diff *const *)diffs;

@@ -477,7 +477,7 @@ START_TEST(retry_after_api_faults)
 	ck_assert_int_eq(ops[0]->attempt, 2);
 	ck_assert_str_eq(ops[1]->phase, "Failed");
 	ck_assert_int_eq(ops[1]->attempt, 1);
-	ck_assert_ptr_nonnull(strstr(ops[1]->message, "dry run"));
+	ck_assert_ptr_nonnull(strstr(ops[1]->message, "object 0 of app 's7': dry run: PATCH"));
 	cairn_state_op_list_free(ops, n);
 	cairn_kube_client_free(admin);
 	json_decref(set);
@@ -583,6 +583,34 @@ START_TEST(kill_during_sync_is_interrupted)
 }
 END_TEST
 
+START_TEST(create_namespace_once)
+{
+	world w;
+	cairn_sync_request r;
+	cairn_sync_outcome o;
+	cairn_kube_mapping m;
+	json_t *set = json_pack("[o]", cm("s10-a", "1", 0)), *ns = NULL, *x = NULL;
+
+	world_open(&w, 0);
+	req_init(&r, "s10", set);
+	r.dest_namespace = "s10-ns";
+	r.create_namespace = 1;
+	ck_assert_int_eq(cairn_sync_run(&o, &w.ctx, &r), 0);
+	ck_assert_int_eq(o.applied, 2);
+	ck_assert_int_eq(cairn_kube_mapping_for(w.kube, "v1", "Namespace", &m), 0);
+	ck_assert_int_eq(cairn_kube_get(w.kube, &m, NULL, "s10-ns", &ns), 0);
+	ck_assert_int_eq(cairn_kube_mapping_for(w.kube, "v1", "ConfigMap", &m), 0);
+	ck_assert_int_eq(cairn_kube_get(w.kube, &m, "s10-ns", "s10-a", &x), 0);
+	/* the namespace exists now: a resync creates nothing */
+	ck_assert_int_eq(cairn_sync_run(&o, &w.ctx, &r), 0);
+	ck_assert_int_eq(o.applied, 0);
+	json_decref(ns);
+	json_decref(x);
+	json_decref(set);
+	world_close(&w);
+}
+END_TEST
+
 void sync_run_tests(Suite *s)
 {
 	TCase *tc = tcase_create("run");
@@ -598,5 +626,6 @@ void sync_run_tests(Suite *s)
 	tcase_add_test(tc, retry_after_api_faults);
 	tcase_add_test(tc, rollback_pins);
 	tcase_add_test(tc, kill_during_sync_is_interrupted);
+	tcase_add_test(tc, create_namespace_once);
 	suite_add_tcase(s, tc);
 }
