@@ -7,6 +7,5 @@
 void sync_compare_tests(Suite *s);
 /* Z2 (plan) and Z3 (run) add their builders below this line. */
 void sync_run_tests(Suite *s);
-void sync_run_tests(Suite *s);
 
 #endif
