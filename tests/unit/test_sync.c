@@ -8,6 +8,7 @@ int main(void)
 
 	sync_compare_tests(s);
 	/* Z2 (plan) and Z3 (run) add their calls below this line. */
+	sync_plan_tests(s);
 	sync_run_tests(s);
 	return test_run_suite(s);
 }
