@@ -259,6 +259,37 @@ START_TEST(change_updates_only_changed)
 }
 END_TEST
 
+/* The actions of the audit log under dir/audit, comma-separated, into out;
+ * the objects of the first prune entry into objs. */
+static void audit_actions(const char *dir, char *out, size_t size, char *objs, size_t osize)
+{
+	char path[128], line[65536];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/audit/audit.log", dir);
+	f = fopen(path, "r");
+	ck_assert_ptr_nonnull(f);
+	out[0] = objs[0] = '\0';
+	while (fgets(line, sizeof(line), f) != NULL) {
+		json_t *e = json_loads(line, 0, NULL);
+		const char *act = json_string_value(json_object_get(e, "action"));
+
+		ck_assert_ptr_nonnull(act);
+		ck_assert_str_eq(json_string_value(json_object_get(e, "actor")), "tester");
+		snprintf(out + strlen(out), size - strlen(out), "%s%s", out[0] ? "," : "", act);
+		if (strcmp(act, "prune") == 0 && objs[0] == '\0') {
+			char *t = json_dumps(
+			        json_object_get(json_object_get(e, "subject"), "objects"),
+			        JSON_COMPACT);
+
+			snprintf(objs, osize, "%s", t);
+			free(t);
+		}
+		json_decref(e);
+	}
+	fclose(f);
+}
+
 START_TEST(prune_tracked_and_empty_guard)
 {
 	world w;
@@ -266,8 +297,19 @@ START_TEST(prune_tracked_and_empty_guard)
 	cairn_sync_outcome o;
 	json_t *set = json_pack("[o,o]", cm("s3-a", "1", 0), cm("s3-b", "2", 0));
 	json_t *empty = json_array(), *x;
+	cairn_audit_opts ao = CAIRN_AUDIT_OPTS_INIT;
+	cairn_audit_signer *signer = NULL;
+	cairn_audit *log = NULL;
+	char adir[128], actions[1024], objs[1024];
 
 	world_open(&w, 0);
+	snprintf(adir, sizeof(adir), "%s/audit", w.dir);
+	ck_assert_int_eq(cairn_audit_signer_generate(&signer, "test"), 0);
+	ao.state_dir = adir;
+	ao.writable = 1;
+	ao.signer = signer;
+	ck_assert_int_eq(cairn_audit_open(&log, &ao, NULL), 0);
+	w.ctx.audit = log;
 	req_init(&r, "s3", set);
 	ck_assert_int_eq(cairn_sync_run(&o, &w.ctx, &r), 0);
 	/* b leaves the set; with prune off it stays */
@@ -297,6 +339,13 @@ START_TEST(prune_tracked_and_empty_guard)
 	r.allow_empty = 1;
 	ck_assert_int_eq(cairn_sync_run(&o, &w.ctx, &r), 0);
 	ck_assert_ptr_null(live_cm(&w, "s3-a"));
+	cairn_audit_close(log);
+	cairn_audit_signer_free(signer);
+	audit_actions(w.dir, actions, sizeof(actions), objs, sizeof(objs));
+	ck_assert_str_eq(actions, "sync.started,sync.succeeded,sync.started,sync.succeeded,"
+	                          "sync.started,prune,sync.succeeded,sync.started,sync.failed,"
+	                          "sync.started,prune,sync.succeeded");
+	ck_assert_str_eq(objs, "[\"/ConfigMap/default/s3-b\"]");
 	json_decref(empty);
 	json_decref(set);
 	world_close(&w);
