@@ -8,63 +8,172 @@
  * Application's sources, resolves targetRevision and applies the project's
  * signed-commit requirement.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
 #include <sys/stat.h>
 
 #include "cairn/app.h"
 #include "cairn/audit.h"
 #include "cairn/config.h"
 #include "cairn/error.h"
+#include "cairn/util.h"
 #include "cairn/yaml.h"
+#include "app_cli.h"
 #include "cli.h"
-
-#define APP_PATHS_MAX 64
-
-struct app_args {
-	const char *config;
-	const char *apps[APP_PATHS_MAX];
-	size_t app_count;
-	const char *environments;
-	const char *repo_root;
-	const char *state_dir;
-	const char *output; /* NULL, json, yaml, wide */
-	const char *name;
-	int get;
-	int verify;
-	int no_fetch;
-};
-
-/* Everything one command loaded; the configuration outlives the git session. */
-struct app_ctx {
-	cairn_config cfg;
-	char *state_dir;
-	cairn_app_git *git;
-	cairn_app_set *set;
-	cairn_env_set *envs;
-};
 
 static void app_usage(FILE *out)
 {
-	fprintf(out, "usage: cairn app list [OPTIONS]\n"
-	             "       cairn app get NAME [OPTIONS]\n\n"
-	             "List or show the Argo CD Applications Cairn manages (ApplicationSets appear\n"
-	             "as the Applications they generate), with their environment and app group.\n\n"
-	             "options:\n"
-	             "  --config FILE        read apps and environments from this cairn.yaml\n"
-	             "  --apps PATH          a file or folder of Application/AppProject/\n"
-	             "                       ApplicationSet YAML (repeatable; overrides --config)\n"
-	             "  --environments PATH  Environment definitions (file or folder)\n"
-	             "  --repo-root DIR      serve git generators' repositories from DIR\n"
-	             "                       (default: fetch them into the mirror cache)\n"
-	             "  --verify-revision    (get) fetch each source, resolve targetRevision and\n"
-	             "                       check the signed-commit requirement of the project\n"
-	             "                       and application; exit 1 when refused\n"
-	             "  --no-fetch           use the mirrors as they are\n"
-	             "  -o, --output FORMAT  json, yaml or wide (default: a table / a summary)\n"
-	             "  --state-dir DIR      state directory holding the mirrors\n"
-	             "  -h, --help           show this help\n\n"
-	             "Fields Cairn does not implement are printed once each on stderr as\n"
-	             "'ignored: <field path>'.\n");
+	fprintf(out,
+	        "usage: cairn app list [OPTIONS]\n"
+	        "       cairn app get NAME [--refresh] [OPTIONS]\n"
+	        "       cairn app diff NAME [OPTIONS]\n"
+	        "       cairn app sync NAME [--dry-run] [--prune] [--resource KIND/NAME]... "
+	        "[OPTIONS]\n"
+	        "       cairn app wait NAME [--health] [--sync] [--timeout D] [OPTIONS]\n"
+	        "       cairn app history NAME [OPTIONS]\n"
+	        "       cairn app rollback NAME ID [OPTIONS]\n\n"
+	        "List or show the Argo CD Applications Cairn manages (ApplicationSets appear\n"
+	        "as the Applications they generate), with their environment and app group;\n"
+	        "compare one with its cluster (diff: exit 0 no difference, 1 differences,\n"
+	        "2 error), sync it, wait for it, list its history or roll it back.\n\n"
+	        "options:\n"
+	        "  --config FILE        read apps and environments from this cairn.yaml\n"
+	        "  --apps PATH          a file or folder of Application/AppProject/\n"
+	        "                       ApplicationSet YAML (repeatable; overrides --config)\n"
+	        "  --environments PATH  Environment definitions (file or folder)\n"
+	        "  --env ENV            the environment NAME is bound to (or: the member of\n"
+	        "                       app group NAME bound to ENV)\n"
+	        "  --repo-root DIR      serve git generators' repositories from DIR\n"
+	        "                       (default: fetch them into the mirror cache)\n"
+	        "  --verify-revision    (get) fetch each source, resolve targetRevision and\n"
+	        "                       check the signed-commit requirement of the project\n"
+	        "                       and application; exit 1 when refused\n"
+	        "  --refresh            (get) compare with the cluster now: resource tree\n"
+	        "  --kubeconfig FILE    the cluster (default: the Environment's, $KUBECONFIG)\n"
+	        "  --context NAME       the kubeconfig context (default: the Environment's)\n"
+	        "  --dry-run            (sync) show what would be done, change nothing\n"
+	        "  --prune              (sync) delete tracked objects no longer in git\n"
+	        "  --resource KIND/NAME (sync) only these objects (repeatable; no prune)\n"
+	        "  --health, --sync     (wait) wait until Healthy / Synced (default: both)\n"
+	        "  --timeout D          (wait) give up after D (default 5m); (sync) the\n"
+	        "                       longest wait for one wave's health\n"
+	        "  --no-fetch           use the mirrors as they are\n"
+	        "  -o, --output FORMAT  json, yaml or wide (default: a table / a summary)\n"
+	        "  --state-dir DIR      state directory (mirrors, state.db)\n"
+	        "  -h, --help           show this help\n\n"
+	        "Fields Cairn does not implement are printed once each on stderr as\n"
+	        "'ignored: <field path>'.\n");
+}
+
+/* The subcommand named by `s`, or -1. */
+static int sub_of(const char *s)
+{
+	static const char *const names[] = {"list", "get",     "diff",    "sync",
+	                                    "wait", "history", "rollback"};
+
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (strcmp(s, names[i]) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* One option of the sync commands; 0 or -1 after printing why. */
+static int parse_sync_opt(struct app_args *a, int c)
+{
+	int64_t ns;
+
+	switch (c) {
+	case 'E':
+		a->env = optarg;
+		return 0;
+	case 'K':
+		a->kubeconfig = optarg;
+		return 0;
+	case 'C':
+		a->context = optarg;
+		return 0;
+	case 'D':
+		a->dry_run = 1;
+		return 0;
+	case 'P':
+		a->prune = 1;
+		return 0;
+	case 'F':
+		a->refresh = 1;
+		return 0;
+	case 'H':
+		a->wait_health = 1;
+		return 0;
+	case 'S':
+		a->wait_sync = 1;
+		return 0;
+	case 'T':
+		if (cairn_duration_parse(&ns, optarg) < 0 || ns <= 0) {
+			fprintf(stderr,
+			        "cairn app: invalid --timeout '%s': expected a duration "
+			        "such as 90s or 5m\n",
+			        optarg);
+			return -1;
+		}
+		a->timeout_ms = ns / 1000000;
+		return 0;
+	case 'R':
+		if (a->resource_count == APP_RESOURCES_MAX || strchr(optarg, '/') == NULL) {
+			fprintf(stderr,
+			        "cairn app: invalid --resource '%s': expected KIND/NAME "
+			        "(at most %d)\n",
+			        optarg, APP_RESOURCES_MAX);
+			return -1;
+		}
+		a->resources[a->resource_count++] = optarg;
+		return 0;
+	}
+	return 1;
+}
+
+/* Positional arguments and flags that only some subcommands take. */
+static int check_positional(struct app_args *a, int argc, char **argv)
+{
+	int want = a->sub == APP_LIST ? 0 : a->sub == APP_ROLLBACK ? 2 : 1;
+	static const char *const subname[] = {"list", "get",     "diff",    "sync",
+	                                      "wait", "history", "rollback"};
+	char *end;
+
+	if (argc - optind != want) {
+		fprintf(stderr, "cairn app %s: expected %s\n", subname[a->sub],
+		        want == 0   ? "no argument"
+		        : want == 1 ? "exactly one NAME"
+		                    : "NAME ID");
+		return -1;
+	}
+	if (want >= 1)
+		a->name = argv[optind];
+	if (want == 2) {
+		errno = 0;
+		a->history_id = strtoll(argv[optind + 1], &end, 10);
+		if (errno || *end || a->history_id <= 0) {
+			fprintf(stderr,
+			        "cairn app rollback: invalid history ID '%s': expected a "
+			        "positive number (see 'cairn app history')\n",
+			        argv[optind + 1]);
+			return -1;
+		}
+	}
+	if (a->verify && a->sub != APP_GET) {
+		fprintf(stderr, "cairn app %s: --verify-revision needs 'get NAME'\n",
+		        subname[a->sub]);
+		return -1;
+	}
+	if ((a->dry_run || a->prune || a->resource_count) && a->sub != APP_SYNC) {
+		fprintf(stderr,
+		        "cairn app %s: --dry-run, --prune and --resource are options of "
+		        "'sync'\n",
+		        subname[a->sub]);
+		return -1;
+	}
+	return 0;
 }
 
 static int parse_args(struct app_args *a, int argc, char **argv)
@@ -78,22 +187,33 @@ static int parse_args(struct app_args *a, int argc, char **argv)
 	        {"state-dir", required_argument, NULL, 's'},
 	        {"verify-revision", no_argument, NULL, 'V'},
 	        {"no-fetch", no_argument, NULL, 'N'},
+	        {"env", required_argument, NULL, 'E'},
+	        {"kubeconfig", required_argument, NULL, 'K'},
+	        {"context", required_argument, NULL, 'C'},
+	        {"dry-run", no_argument, NULL, 'D'},
+	        {"prune", no_argument, NULL, 'P'},
+	        {"refresh", no_argument, NULL, 'F'},
+	        {"health", no_argument, NULL, 'H'},
+	        {"sync", no_argument, NULL, 'S'},
+	        {"timeout", required_argument, NULL, 'T'},
+	        {"resource", required_argument, NULL, 'R'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
-	int c;
+	int c, sub;
 
 	if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		app_usage(argc < 2 ? stderr : stdout);
 		return argc < 2 ? -1 : -2;
 	}
-	if (strcmp(argv[1], "get") == 0) {
-		a->get = 1;
-	} else if (strcmp(argv[1], "list") != 0) {
-		fprintf(stderr, "cairn app: unknown subcommand '%s' (expected list or get)\n",
+	if ((sub = sub_of(argv[1])) < 0) {
+		fprintf(stderr,
+		        "cairn app: unknown subcommand '%s' (expected list, get, diff, sync, wait, "
+		        "history or rollback)\n",
 		        argv[1]);
 		return -1;
 	}
+	a->sub = (enum app_sub)sub;
 	argc--;
 	argv++;
 	optind = 1;
@@ -144,23 +264,17 @@ static int parse_args(struct app_args *a, int argc, char **argv)
 			fprintf(stderr, "cairn app: option '%s' needs a value\n", argv[optind - 1]);
 			return -1;
 		default:
+			if (c != '?' && (c = parse_sync_opt(a, c)) <= 0) {
+				if (c < 0)
+					return -1;
+				break;
+			}
 			fprintf(stderr, "cairn app: unknown option '%s'\n", argv[optind - 1]);
 			return -1;
 		}
 	}
-	if (a->get) {
-		if (optind != argc - 1) {
-			fprintf(stderr, "cairn app get: expected exactly one NAME\n");
-			return -1;
-		}
-		a->name = argv[optind];
-	} else if (a->verify) {
-		fprintf(stderr, "cairn app list: --verify-revision needs 'get NAME'\n");
+	if (check_positional(a, argc, argv) < 0)
 		return -1;
-	} else if (optind != argc) {
-		fprintf(stderr, "cairn app list: unexpected argument '%s'\n", argv[optind]);
-		return -1;
-	}
 	if (a->app_count == 0 && a->config == NULL &&
 	    (a->config = getenv("CAIRN_CONFIG")) == NULL) {
 		fprintf(stderr, "cairn app: give --apps PATH or --config FILE\n");
@@ -183,7 +297,7 @@ static int state_dir(struct app_ctx *c, const struct app_args *a)
 }
 
 /* Load everything the arguments name: apps, projects, environments, binding. */
-static int load_all(struct app_ctx *c, const struct app_args *a)
+int app_load_all(struct app_ctx *c, const struct app_args *a)
 {
 	cairn_app_load_opts opts = CAIRN_APP_LOAD_OPTS_INIT;
 	cairn_app_reader reader;
@@ -297,7 +411,7 @@ static void print_row(const cairn_app *x, int wide)
 	printf("\n");
 }
 
-static int print_doc(json_t *doc, int yaml)
+int app_print_doc(json_t *doc, int yaml)
 {
 	cairn_buf b = CAIRN_BUF_INIT(CAIRN_BUF_DEFAULT_MAX);
 	int rc = 0;
@@ -335,6 +449,49 @@ static void print_summary(const cairn_app *x)
 	printf("Defined in:   %s:%d\n", x->file, x->line);
 }
 
+/*
+ * The Application NAME; with --env, NAME bound to ENV, else the member of
+ * app group NAME bound to ENV (as `cairn render GROUP --env ENV`).
+ */
+static const cairn_app *find_app(const cairn_app_set *set, const struct app_args *a)
+{
+	const cairn_app *x = cairn_app_set_find(set, a->name);
+
+	if (x && (!a->env || (x->environment && strcmp(x->environment, a->env) == 0)))
+		return x;
+	for (size_t i = 0; a->env && i < cairn_app_set_count(set); i++) {
+		const cairn_app *y = cairn_app_set_at(set, i);
+
+		if (y->group && strcmp(y->group, a->name) == 0 && y->environment &&
+		    strcmp(y->environment, a->env) == 0)
+			return y;
+	}
+	if (a->env)
+		fprintf(stderr, "cairn app: no application '%s' in environment '%s'\n", a->name,
+		        a->env);
+	else
+		fprintf(stderr, "cairn app: no application '%s'\n", a->name);
+	return NULL;
+}
+
+static int run_sync_sub(struct app_ctx *c, const struct app_args *a, const cairn_app *x)
+{
+	switch (a->sub) {
+	case APP_DIFF:
+		return app_cmd_diff(c, a, x);
+	case APP_SYNC:
+		return app_cmd_sync(c, a, x);
+	case APP_WAIT:
+		return app_cmd_wait(c, a, x);
+	case APP_HISTORY:
+		return app_cmd_history(c, a, x);
+	case APP_ROLLBACK:
+		return app_cmd_rollback(c, a, x);
+	default:
+		return CLI_EXIT_FAIL;
+	}
+}
+
 int cmd_app(int argc, char **argv)
 {
 	struct app_args a;
@@ -348,24 +505,36 @@ int cmd_app(int argc, char **argv)
 	rc = parse_args(&a, argc, argv);
 	if (rc < 0)
 		return rc == -2 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
-	if (load_all(&c, &a) < 0) {
+	if (app_load_all(&c, &a) < 0) {
 		cli_print_error("app");
+		if (a.sub == APP_DIFF)
+			status = CLI_EXIT_USAGE; /* diff: 2 is an error, 1 differences */
 		goto out;
 	}
 	set = c.set;
 	for (size_t i = 0; i < cairn_app_set_notice_count(set); i++)
 		fprintf(stderr, "cairn: %s\n", cairn_app_set_notice(set, i));
-	if (a.get) {
-		const cairn_app *x = cairn_app_set_find(set, a.name);
+	if (a.sub != APP_LIST) {
+		const cairn_app *x = find_app(set, &a);
+
 		if (x == NULL) {
-			fprintf(stderr, "cairn app get: no application '%s'\n", a.name);
+			if (a.sub == APP_DIFF)
+				status = CLI_EXIT_USAGE; /* diff: 2 is an error */
 			goto out;
 		}
-		if (a.output == NULL || strcmp(a.output, "wide") == 0)
+		if (a.sub != APP_GET) {
+			status = run_sync_sub(&c, &a, x);
+			goto out;
+		}
+		if (a.output == NULL || strcmp(a.output, "wide") == 0) {
 			print_summary(x);
-		else if (strcmp(a.output, "yaml") == 0
-		                 ? print_doc(x->manifest, 1) < 0
-		                 : (out = app_summary(x)) == NULL || print_doc(out, 0) < 0) {
+			if (app_get_status(&c, &a, x, NULL) < 0)
+				goto out;
+		} else if (strcmp(a.output, "yaml") == 0
+		                   ? app_print_doc(x->manifest, 1) < 0
+		                   : (out = app_summary(x)) == NULL ||
+		                             app_get_status(&c, &a, x, out) < 0 ||
+		                             app_print_doc(out, 0) < 0) {
 			cli_print_error("app");
 			goto out;
 		}
@@ -385,7 +554,7 @@ int cmd_app(int argc, char **argv)
 			json_array_append_new(out,
 			                      yaml ? json_incref(x->manifest) : app_summary(x));
 		}
-		if (print_doc(out, yaml) < 0) {
+		if (app_print_doc(out, yaml) < 0) {
 			cli_print_error("app");
 			goto out;
 		}

@@ -34,7 +34,7 @@ static const cli_command commands[] = {
          GIT_COMMAND(cmd_repo)},
         {"verify-commit", "check a commit's SSH signature against allowed signers",
          GIT_COMMAND(cmd_verify_commit)},
-        {"app", "Argo CD Applications: list, get (with environment and group)",
+        {"app", "Argo CD Applications: list, get, diff, sync, wait, history, rollback",
          GIT_COMMAND(cmd_app)},
         {"env", "environments: list, diff", cmd_env},
         {"render", "render an Application, GROUP --env ENV, or a directory (--path)", cmd_render},

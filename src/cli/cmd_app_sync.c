@@ -1,0 +1,825 @@
+/*
+ * cmd_app_sync.c - `cairn app diff|sync|wait|history|rollback NAME` and the
+ * live part of `cairn app get`: one Application in its Environment against
+ * its cluster, through the sync module (cairn/sync.h) and the state
+ * database under the state directory.
+ *
+ * The manifests are rendered by running this program's own `render NAME
+ * -o json` (the Application render pipeline lives in cmd_render.c), with
+ * the same configuration flags; the revision is the commit the first git
+ * source's targetRevision resolves to in the mirror cache ("local" with
+ * --repo-root). The cluster is --kubeconfig/--context, else the
+ * Environment's spec.cluster kubeconfig/context, else $KUBECONFIG.
+ *
+ * Output: text by default (progress lines per wave and resource, coloured
+ * on a terminal), or one JSON/YAML document with -o json|yaml (progress
+ * then goes to stderr).
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "app_cli.h"
+#include "cairn/error.h"
+#include "cairn/kube.h"
+#include "cairn/render.h"
+#include "cairn/state.h"
+#include "cairn/sync.h"
+#include "cairn/util.h"
+#include "cli.h"
+
+#define WAIT_DEFAULT_MS (5 * 60 * 1000)
+#define WAIT_POLL_MS 500
+#define RENDER_TIMEOUT_MS (10 * 60 * 1000)
+
+/* What a command against the cluster holds; app_live_dispose() frees it. */
+struct app_live {
+	const cairn_env *env;
+	cairn_kube_client *kube;
+	cairn_state *state;
+	cairn_ignore *ignore;
+	json_t *manifests;
+	char revision[CAIRN_SOURCE_OID_HEX_LEN];
+	char hash[65];
+	cairn_sync_ctx ctx;
+	cairn_sync_request req;
+};
+
+/* Progress printing state: the last phase/wave printed as a header. */
+struct progress {
+	FILE *out;
+	int tty;
+	int have_wave;
+	char phase[32];
+	int wave;
+};
+
+static void app_live_dispose(struct app_live *l)
+{
+	cairn_kube_client_free(l->kube);
+	cairn_state_close(l->state);
+	cairn_ignore_free(l->ignore);
+	json_decref(l->manifests);
+}
+
+static int want_output(const struct app_args *a)
+{
+	return a->output && strcmp(a->output, "wide") != 0;
+}
+
+/* The kube client of the cluster the app deploys to (see the file comment). */
+static int open_cluster(struct app_live *l, const struct app_args *a)
+{
+	const char *path = a->kubeconfig, *context = a->context;
+	cairn_kubeconfig *kc = NULL;
+	cairn_kube_config *cfg = NULL;
+	int rc;
+
+	if (!path && !context && l->env && l->env->in_cluster) {
+		rc = cairn_kube_config_in_cluster(&cfg, NULL);
+	} else {
+		if (!path && l->env)
+			path = l->env->kubeconfig;
+		if (!context && !a->kubeconfig && l->env)
+			context = l->env->context;
+		rc = cairn_kubeconfig_load(&kc, path, CAIRN_KUBECONFIG_TRUSTED);
+		if (rc == 0)
+			rc = cairn_kube_config_resolve(&cfg, kc, context);
+	}
+	if (rc == 0)
+		rc = cairn_kube_client_new(&l->kube, cfg, NULL);
+	cairn_kube_config_free(cfg);
+	cairn_kubeconfig_free(kc);
+	return rc;
+}
+
+/*
+ * The revision the app tracks now: the commit its first git source's
+ * targetRevision resolves to in the mirror cache (fetched unless
+ * --no-fetch). With --repo-root the sources are a local folder: "local".
+ */
+static int resolve_revision(struct app_live *l, struct app_ctx *c, const struct app_args *a,
+                            const cairn_app *x)
+{
+	for (size_t i = 0; !a->repo_root && i < x->source_count; i++) {
+		const cairn_app_source *s = &x->sources[i];
+
+		if (s->chart || (s->ref && !s->path))
+			continue;
+		if (cairn_app_git_resolve(l->revision, c->git, s->repo_url, s->target_revision) < 0)
+			return cairn_error_prefix("application '%s'", x->name);
+		return 0;
+	}
+	snprintf(l->revision, sizeof(l->revision), "local");
+	return 0;
+}
+
+/* argv of `cairn-git render NAME -o json` with our configuration flags. */
+static size_t render_argv(const char **v, size_t max, const struct app_args *a, const char *name)
+{
+	size_t n = 0;
+
+	v[n++] = "/proc/self/exe";
+	v[n++] = "render";
+	v[n++] = name;
+	v[n++] = "-o";
+	v[n++] = "json";
+	v[n++] = "--no-fetch"; /* resolve_revision() fetched */
+	if (a->config && a->app_count == 0) {
+		v[n++] = "--config";
+		v[n++] = a->config;
+	}
+	for (size_t i = 0; i < a->app_count && i < 1 && n + 2 < max; i++) {
+		v[n++] = "--apps";
+		v[n++] = a->apps[i];
+	}
+	if (a->environments) {
+		v[n++] = "--environments";
+		v[n++] = a->environments;
+	}
+	if (a->repo_root) {
+		v[n++] = "--repo-root";
+		v[n++] = a->repo_root;
+	}
+	if (a->state_dir) {
+		v[n++] = "--state-dir";
+		v[n++] = a->state_dir;
+	}
+	v[n] = NULL;
+	return n;
+}
+
+/*
+ * Render the Application by running our own `render` command: it prints
+ * one `List` whose items are the manifest set. `render` takes one --apps:
+ * more than one is refused here rather than rendering something else.
+ */
+static int render_app(struct app_live *l, const struct app_args *a, const cairn_app *x)
+{
+	static const char *const allow[] = {"PATH",           "HOME",   "CAIRN_STATE_DIR",
+	                                    "XDG_STATE_HOME", "TMPDIR", "CAIRN_CONFIG",
+	                                    "SSH_AUTH_SOCK",  NULL};
+	cairn_proc_opts po = CAIRN_PROC_OPTS_INIT;
+	cairn_proc_result r;
+	const char *argv[24];
+	json_error_t jerr;
+	json_t *doc = NULL, *items;
+	int rc;
+
+	if (a->app_count > 1)
+		return cairn_error_set(CAIRN_EUNSUPPORTED,
+		                       "more than one --apps with a sync command: give one "
+		                       "folder or --config");
+	render_argv(argv, sizeof(argv) / sizeof(argv[0]), a, x->name);
+	po.env_allow = allow;
+	po.timeout_ms = RENDER_TIMEOUT_MS;
+	memset(&r, 0, sizeof(r));
+	if ((rc = cairn_proc_run(&r, argv, &po)) < 0)
+		goto out;
+	if (!r.exited || r.status != 0) {
+		rc = cairn_error_set(CAIRN_ERROR, "rendering application '%s' failed: %.*s",
+		                     x->name, (int)(r.err.len > 2000 ? 2000 : r.err.len),
+		                     r.err.ptr ? r.err.ptr : "");
+		goto out;
+	}
+	doc = json_loadb(r.out.ptr ? r.out.ptr : "", r.out.len, 0, &jerr);
+	items = doc ? json_object_get(doc, "items") : NULL;
+	if (!json_is_array(items)) {
+		rc = cairn_error_set(CAIRN_EINVAL, "rendering application '%s' printed no List: %s",
+		                     x->name, doc ? "no items" : jerr.text);
+		goto out;
+	}
+	if ((rc = cairn_render_hash(l->hash, items)) < 0)
+		goto out;
+	l->manifests = json_incref(items);
+out:
+	json_decref(doc);
+	cairn_proc_result_dispose(&r);
+	return rc;
+}
+
+/* Whether syncPolicy.syncOptions holds "key=true" (case-insensitive value). */
+static int sync_option(const cairn_app *x, const char *key, const char *value)
+{
+	size_t n = strlen(key);
+
+	for (size_t i = 0; i < x->sync_option_count; i++)
+		if (strncmp(x->sync_options[i], key, n) == 0 && x->sync_options[i][n] == '=' &&
+		    strcasecmp(x->sync_options[i] + n + 1, value) == 0)
+			return 1;
+	return 0;
+}
+
+/* The sync request and context of the app (strings borrowed from x and l). */
+static void fill_request(struct app_live *l, const struct app_args *a, const cairn_app *x)
+{
+	cairn_sync_request *q = &l->req;
+	const char *user = getenv("USER");
+
+	q->app = x->name;
+	q->env = x->environment ? x->environment : "";
+	q->revision = l->revision;
+	q->render_hash = l->hash;
+	q->dest_namespace =
+	        x->dest_namespace ? x->dest_namespace : (l->env ? l->env->default_namespace : NULL);
+	q->manifests = l->manifests;
+	q->ignore = l->ignore;
+	q->prune = a->prune || x->prune;
+	q->allow_empty = x->allow_empty;
+	q->create_namespace = sync_option(x, "CreateNamespace", "true");
+	q->retry_limit = (int)x->retry_limit;
+	q->backoff_ms = x->backoff_duration_ns / 1000000;
+	q->backoff_factor = (int)x->backoff_factor;
+	q->backoff_max_ms = x->backoff_max_duration_ns / 1000000;
+	q->history_limit = x->revision_history_limit > 0 ? (int)x->revision_history_limit : 0;
+	q->prune_propagation =
+	        sync_option(x, "PrunePropagationPolicy", "foreground") ? "foreground" : NULL;
+	l->ctx.kube = l->kube;
+	l->ctx.state = l->state;
+	l->ctx.actor = user && *user ? user : "cairn";
+	l->ctx.trigger = "cli";
+	l->ctx.track = CAIRN_TRACK_ANNOTATION;
+	l->ctx.wait_timeout_ms = a->sub == APP_SYNC ? a->timeout_ms : 0;
+}
+
+/*
+ * Everything a command against the cluster needs: environment, cluster,
+ * state (read-write unless `readonly`), and, when `render` is set, the
+ * revision and rendered manifests.
+ */
+static int app_live_open(struct app_live *l, struct app_ctx *c, const struct app_args *a,
+                         const cairn_app *x, int render, int readonly)
+{
+	int rc;
+
+	memset(l, 0, sizeof(*l));
+	if (x->environment && c->envs)
+		l->env = cairn_env_set_find(c->envs, x->environment);
+	rc = cairn_state_open(&l->state, c->state_dir,
+	                      readonly ? CAIRN_STATE_READONLY : CAIRN_STATE_CREATE);
+	if (rc < 0)
+		return rc;
+	if (render && ((rc = resolve_revision(l, c, a, x)) < 0 || (rc = render_app(l, a, x)) < 0 ||
+	               (rc = open_cluster(l, a)) < 0))
+		return rc;
+	if (render && (rc = cairn_ignore_compile(&l->ignore, x->ignore_differences,
+	                                         "spec.ignoreDifferences")) < 0)
+		return rc;
+	fill_request(l, a, x);
+	return 0;
+}
+
+static const char *res_status(const cairn_sync_res *r)
+{
+	if (!r->desired)
+		return "Extra";
+	return r->synced ? "Synced" : "OutOfSync";
+}
+
+static const char *res_health(const cairn_sync_res *r)
+{
+	return r->health.none ? "" : cairn_health_status_string(r->health.status);
+}
+
+/* The resource tree of a comparison as JSON (for -o json|yaml). */
+static json_t *result_json(const cairn_sync_result *res)
+{
+	json_t *arr = json_array();
+
+	for (size_t i = 0; arr && i < res->n; i++) {
+		const cairn_sync_res *r = &res->v[i];
+
+		json_array_append_new(arr, json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s}", "group",
+		                                     r->id.group, "kind", r->id.kind, "namespace",
+		                                     r->id.ns, "name", r->id.name, "status",
+		                                     res_status(r), "health", res_health(r),
+		                                     "message", r->health.message));
+	}
+	return arr;
+}
+
+/* The resource tree as a table, as `argocd app get` prints it. */
+static void print_tree(const cairn_sync_result *res)
+{
+	printf("\n%-10s %-24s %-20s %-32s %-10s %-12s %s\n", "GROUP", "KIND", "NAMESPACE", "NAME",
+	       "STATUS", "HEALTH", "MESSAGE");
+	for (size_t i = 0; i < res->n; i++) {
+		const cairn_sync_res *r = &res->v[i];
+
+		printf("%-10s %-24s %-20s %-32s %-10s %-12s %s\n",
+		       r->id.group[0] ? r->id.group : "", r->id.kind, r->id.ns, r->id.name,
+		       res_status(r), res_health(r), r->health.message);
+	}
+}
+
+/* Print the stored status and last operation of the app; NULL st: none. */
+static json_t *stored_status(cairn_state *st, const cairn_app *x, int print)
+{
+	const char *env = x->environment ? x->environment : "";
+	cairn_state_app *s = NULL;
+	cairn_state_op **ops = NULL;
+	size_t n = 0;
+	json_t *doc = json_object();
+
+	if (st && cairn_state_app_get(&s, st, x->name, env) == 0) {
+		json_object_set_new(doc, "sync",
+		                    json_pack("{s:s, s:s, s:s?, s:s?, s:s?, s:b, s:I}", "status",
+		                              s->sync_status, "health", s->health, "revision",
+		                              s->revision, "renderHash", s->render_hash, "message",
+		                              s->message, "paused", s->paused, "pinnedHistoryId",
+		                              (json_int_t)s->pinned_history_id));
+		if (print) {
+			printf("Sync Status:  %s\n", s->sync_status);
+			printf("Health:       %s\n", s->health);
+			printf("Revision:     %s\n", s->revision ? s->revision : "-");
+			printf("Render Hash:  %s\n", s->render_hash ? s->render_hash : "-");
+			if (s->paused)
+				printf("Auto-sync:    paused (pinned to history %" PRId64
+				       " by a rollback)\n",
+				       s->pinned_history_id);
+		}
+	} else if (print) {
+		printf("Sync Status:  Unknown (never synced)\n");
+	}
+	if (st && cairn_state_op_list(&ops, &n, st, x->name, env, 1) == 0 && n == 1) {
+		const cairn_state_op *op = ops[0];
+
+		json_object_set_new(doc, "operation",
+		                    json_pack("{s:I, s:s, s:s, s:s?, s:i, s:O}", "id",
+		                              (json_int_t)op->id, "kind", op->kind, "phase",
+		                              op->phase, "message", op->message, "attempt",
+		                              op->attempt, "resources", op->resources));
+		if (print) {
+			printf("Operation:    %s #%" PRId64 " %s (attempt %d)%s%s\n", op->kind,
+			       op->id, op->phase, op->attempt,
+			       op->message && *op->message ? ": " : "",
+			       op->message ? op->message : "");
+		}
+	}
+	cairn_state_op_list_free(ops, n);
+	cairn_state_app_free(s);
+	return doc;
+}
+
+int app_get_status(struct app_ctx *c, const struct app_args *a, const cairn_app *x, json_t *doc)
+{
+	struct app_live l;
+	cairn_sync_result *res = NULL;
+	json_t *st;
+	int rc;
+
+	memset(&l, 0, sizeof(l));
+	if (a->refresh)
+		rc = app_live_open(&l, c, a, x, 1, 0);
+	else if ((rc = app_live_open(&l, c, a, x, 0, 1)) == CAIRN_ENOTFOUND)
+		rc = 0; /* no state database yet: never synced */
+	if (rc == 0 && a->refresh)
+		rc = cairn_sync_compare_app(&res, &l.ctx, &l.req);
+	if (rc < 0) {
+		cli_print_error("app get");
+		goto out;
+	}
+	st = stored_status(l.state, x, doc == NULL);
+	if (res && doc == NULL) {
+		printf("Live:         %s, %s (render %s at %s)\n",
+		       res->synced ? "Synced" : "OutOfSync",
+		       cairn_health_status_string(res->health.status), l.hash, l.revision);
+		print_tree(res);
+	}
+	if (res) {
+		json_object_set_new(st, "live",
+		                    json_pack("{s:s, s:s, s:s, s:s, s:o}", "status",
+		                              res->synced ? "Synced" : "OutOfSync", "health",
+		                              cairn_health_status_string(res->health.status),
+		                              "revision", l.revision, "renderHash", l.hash,
+		                              "resources", result_json(res)));
+	}
+	if (doc)
+		json_object_set_new(doc, "status", st);
+	else
+		json_decref(st);
+out:
+	cairn_sync_result_free(res);
+	app_live_dispose(&l);
+	return rc;
+}
+
+/* ---- diff -------------------------------------------------------------- */
+
+/* One differing object as JSON: its paths with live and wanted values. */
+static json_t *diff_json(const cairn_sync_res *r)
+{
+	json_t *paths = json_array();
+	char id[1024];
+
+	cairn_res_id_format(&r->id, id, sizeof(id));
+	for (size_t i = 0; r->diff && i < r->diff->n; i++) {
+		const cairn_diff_entry *e = &r->diff->v[i];
+
+		json_array_append_new(paths, json_pack("{s:s, s:O?, s:O?}", "path", e->path, "live",
+		                                       e->live, "wanted", e->wanted));
+	}
+	return json_pack("{s:s, s:s, s:b, s:o}", "resource", id, "status", res_status(r), "missing",
+	                 r->diff ? r->diff->missing : 0, "differences", paths);
+}
+
+/*
+ * Print the differences of a comparison; returns how many objects differ
+ * or a negative error. An object that would be pruned differs too.
+ */
+static int print_diffs(const cairn_sync_result *res, const struct app_args *a)
+{
+	cairn_buf b = CAIRN_BUF_INIT(CAIRN_BUF_DEFAULT_MAX);
+	int color = !want_output(a) && isatty(STDOUT_FILENO), n = 0, rc = 0;
+	json_t *doc = json_array();
+	char id[1024];
+
+	for (size_t i = 0; i < res->n && rc == 0; i++) {
+		const cairn_sync_res *r = &res->v[i];
+
+		if (r->desired && (r->synced || !r->diff))
+			continue;
+		n++;
+		if (want_output(a)) {
+			json_array_append_new(doc, diff_json(r));
+		} else if (r->desired) {
+			rc = cairn_diff_format(&b, r->diff, color);
+		} else {
+			cairn_res_id_format(&r->id, id, sizeof(id));
+			rc = cairn_buf_printf(
+			        &b, "===== %s/%s %s/%s ======\n%s(not in git: %s)%s\n", r->id.group,
+			        r->id.kind, r->id.ns, r->id.name, color ? "\033[31m" : "",
+			        "would be pruned by 'cairn app sync --prune'",
+			        color ? "\033[0m" : "");
+		}
+	}
+	if (rc == 0 && want_output(a))
+		rc = app_print_doc(doc, strcmp(a->output, "yaml") == 0);
+	else if (rc == 0 && b.len)
+		fwrite(b.ptr, 1, b.len, stdout);
+	json_decref(doc);
+	cairn_buf_dispose(&b);
+	return rc < 0 ? rc : n;
+}
+
+/* `app diff`: 0 no difference, 1 differences, 2 error (as `argocd app diff`). */
+int app_cmd_diff(struct app_ctx *c, const struct app_args *a, const cairn_app *x)
+{
+	struct app_live l;
+	cairn_sync_result *res = NULL;
+	int rc, status = CLI_EXIT_USAGE;
+
+	if ((rc = app_live_open(&l, c, a, x, 1, 0)) < 0 ||
+	    (rc = cairn_sync_compare_app(&res, &l.ctx, &l.req)) < 0 ||
+	    (rc = print_diffs(res, a)) < 0) {
+		cli_print_error("app diff");
+		goto out;
+	}
+	status = rc > 0 ? CLI_EXIT_FAIL : CLI_EXIT_OK;
+out:
+	cairn_sync_result_free(res);
+	app_live_dispose(&l);
+	return status;
+}
+
+/* ---- sync -------------------------------------------------------------- */
+
+static const char *result_color(const char *result)
+{
+	if (strcmp(result, "ok") == 0 || strcmp(result, "Healthy") == 0 ||
+	    strcmp(result, "Succeeded") == 0)
+		return "\033[32m";
+	if (strncmp(result, "failed", 6) == 0 || strcmp(result, "Degraded") == 0)
+		return "\033[31m";
+	return "\033[33m";
+}
+
+/*
+ * Progress of a sync. On a terminal: a header line per phase and wave,
+ * then one coloured line per resource event. Otherwise plain lines with a
+ * UTC time, phase, wave, resource, action and result, one per event, for
+ * logs and scripts.
+ */
+static void on_progress(void *ud, const char *phase, int wave, const cairn_res_id *id,
+                        const char *action, const char *result)
+{
+	struct progress *p = ud;
+	char idbuf[1024] = "-", when[32];
+	struct timespec ts;
+	struct tm tm;
+
+	if (id)
+		cairn_res_id_format(id, idbuf, sizeof(idbuf));
+	if (!p->tty) {
+		clock_gettime(CLOCK_REALTIME, &ts);
+		gmtime_r(&ts.tv_sec, &tm);
+		strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+		fprintf(p->out, "%s %-8s wave %-3d %-50s %-8s %s\n", when, phase, wave, idbuf,
+		        action, result);
+		fflush(p->out);
+		return;
+	}
+	if (!p->have_wave || strcmp(p->phase, phase) != 0 || p->wave != wave) {
+		fprintf(p->out, "\033[1m%s wave %d\033[0m\n", phase, wave);
+		snprintf(p->phase, sizeof(p->phase), "%s", phase);
+		p->wave = wave;
+		p->have_wave = 1;
+	}
+	fprintf(p->out, "  %-50s %-8s %s%s\033[0m\n", idbuf, action, result_color(result), result);
+	fflush(p->out);
+}
+
+static json_t *outcome_json(const cairn_sync_outcome *o, const struct app_live *l)
+{
+	return json_pack("{s:I, s:I, s:i, s:b, s:I, s:I, s:I, s:s, s:s, s:s}", "operationId",
+	                 (json_int_t)o->operation_id, "historyId", (json_int_t)o->history_id,
+	                 "attempts", o->attempts, "succeeded", o->succeeded, "applied",
+	                 (json_int_t)o->applied, "pruned", (json_int_t)o->pruned, "hooks",
+	                 (json_int_t)o->hooks, "message", o->message, "revision", l->revision,
+	                 "renderHash", l->hash);
+}
+
+/* Print the outcome of a sync or rollback; returns the exit status. */
+static int report_outcome(int rc, const cairn_sync_outcome *o, const struct app_live *l,
+                          const struct app_args *a, const char *what)
+{
+	if (want_output(a)) {
+		json_t *doc = outcome_json(o, l);
+
+		if (rc < 0)
+			json_object_set_new(doc, "error", json_string(cairn_error_last()->message));
+		app_print_doc(doc, strcmp(a->output, "yaml") == 0);
+		json_decref(doc);
+	} else {
+		printf("Operation:    %s #%" PRId64 " %s after %d attempt%s\n", what,
+		       o->operation_id, o->succeeded ? "Succeeded" : "Failed", o->attempts,
+		       o->attempts == 1 ? "" : "s");
+		printf("Revision:     %s (render %s)\n", l->revision, l->hash);
+		printf("Changes:      %zu applied, %zu pruned, %zu hooks\n", o->applied, o->pruned,
+		       o->hooks);
+		if (o->history_id)
+			printf("History:      %" PRId64 "\n", o->history_id);
+		if (o->message[0])
+			printf("Message:      %s\n", o->message);
+	}
+	fflush(stdout); /* before the error, so that the two read in order */
+	if (rc < 0) {
+		cli_print_error(what);
+		return CLI_EXIT_FAIL;
+	}
+	return CLI_EXIT_OK;
+}
+
+/* Keep only the manifests --resource KIND/NAME names (kind case-insensitive). */
+static int filter_resources(struct app_live *l, const struct app_args *a)
+{
+	json_t *keep = json_array(), *obj;
+	size_t i;
+
+	json_array_foreach(l->manifests, i, obj)
+	{
+		const char *kind = json_string_value(json_object_get(obj, "kind"));
+		const char *name = json_string_value(
+		        json_object_get(json_object_get(obj, "metadata"), "name"));
+
+		for (size_t k = 0; kind && name && k < a->resource_count; k++) {
+			const char *slash = strchr(a->resources[k], '/');
+
+			if (strlen(kind) == (size_t)(slash - a->resources[k]) &&
+			    strncasecmp(kind, a->resources[k], strlen(kind)) == 0 &&
+			    strcmp(name, slash + 1) == 0) {
+				json_array_append(keep, obj);
+				break;
+			}
+		}
+	}
+	if (json_array_size(keep) == 0) {
+		json_decref(keep);
+		return cairn_error_set(CAIRN_ENOTFOUND,
+		                       "no rendered object matches --resource '%s'",
+		                       a->resources[0]);
+	}
+	json_decref(l->manifests);
+	l->manifests = keep;
+	l->req.manifests = keep;
+	l->req.prune = 0; /* a partial sync never prunes, as in Argo CD */
+	return 0;
+}
+
+/* `sync --dry-run`: what a sync would do, from a comparison. */
+static int print_dry_run(const cairn_sync_result *res, const struct app_live *l,
+                         const struct app_args *a)
+{
+	json_t *doc = json_array();
+	int rc = 0;
+
+	if (!want_output(a))
+		printf("%-50s %s\n", "RESOURCE", "WOULD");
+	for (size_t i = 0; i < res->n; i++) {
+		const cairn_sync_res *r = &res->v[i];
+		const char *act = !r->desired ? (l->req.prune ? "prune" : "prune-skipped")
+		                  : r->synced ? "none"
+		                  : r->live   ? "update"
+		                              : "create";
+		char id[1024];
+
+		cairn_res_id_format(&r->id, id, sizeof(id));
+		if (want_output(a))
+			json_array_append_new(
+			        doc, json_pack("{s:s, s:s}", "resource", id, "action", act));
+		else
+			printf("%-50s %s\n", id, act);
+	}
+	if (want_output(a))
+		rc = app_print_doc(doc, strcmp(a->output, "yaml") == 0);
+	json_decref(doc);
+	return rc;
+}
+
+int app_cmd_sync(struct app_ctx *c, const struct app_args *a, const cairn_app *x)
+{
+	struct app_live l;
+	struct progress p = {0};
+	cairn_sync_outcome o;
+	cairn_sync_result *res = NULL;
+	int rc, status = CLI_EXIT_FAIL;
+
+	memset(&o, 0, sizeof(o));
+	if ((rc = app_live_open(&l, c, a, x, 1, 0)) < 0 ||
+	    (a->resource_count && (rc = filter_resources(&l, a)) < 0)) {
+		cli_print_error("app sync");
+		goto out;
+	}
+	if (a->dry_run) {
+		if ((rc = cairn_sync_compare_app(&res, &l.ctx, &l.req)) < 0 ||
+		    (rc = print_dry_run(res, &l, a)) < 0)
+			cli_print_error("app sync");
+		else
+			status = CLI_EXIT_OK;
+		goto out;
+	}
+	p.out = want_output(a) ? stderr : stdout;
+	p.tty = isatty(fileno(p.out));
+	l.ctx.progress = on_progress;
+	l.ctx.progress_ud = &p;
+	rc = cairn_sync_run(&o, &l.ctx, &l.req);
+	status = report_outcome(rc, &o, &l, a, "sync");
+out:
+	cairn_sync_result_free(res);
+	app_live_dispose(&l);
+	return status;
+}
+
+/* ---- wait, history, rollback --------------------------------------------- */
+
+static void sleep_ms(int64_t ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+/*
+ * `wait`: compare every WAIT_POLL_MS until the app is Healthy (--health)
+ * and/or Synced (--sync; both when neither is given) or --timeout passes.
+ * The manifests are rendered once.
+ */
+int app_cmd_wait(struct app_ctx *c, const struct app_args *a, const cairn_app *x)
+{
+	int64_t limit = a->timeout_ms ? a->timeout_ms : WAIT_DEFAULT_MS;
+	int health = a->wait_health || !a->wait_sync, sync = a->wait_sync || !a->wait_health;
+	struct timespec t0, t;
+	struct app_live l;
+	cairn_sync_result *res = NULL;
+	int rc, status = CLI_EXIT_FAIL;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	if ((rc = app_live_open(&l, c, a, x, 1, 0)) < 0)
+		goto fail;
+	for (;;) {
+		cairn_sync_result_free(res);
+		res = NULL;
+		if ((rc = cairn_sync_compare_app(&res, &l.ctx, &l.req)) < 0)
+			goto fail;
+		if ((!health || res->health.status == CAIRN_HEALTH_HEALTHY) &&
+		    (!sync || res->synced))
+			break;
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >= limit) {
+			cairn_error_set(CAIRN_ETIMEOUT,
+			                "application '%s' is still %s and %s after %" PRId64 " ms",
+			                x->name, res->synced ? "Synced" : "OutOfSync",
+			                cairn_health_status_string(res->health.status), limit);
+			goto fail;
+		}
+		sleep_ms(WAIT_POLL_MS);
+	}
+	printf("application '%s': %s, %s\n", x->name, res->synced ? "Synced" : "OutOfSync",
+	       cairn_health_status_string(res->health.status));
+	status = CLI_EXIT_OK;
+	goto out;
+fail:
+	cli_print_error("app wait");
+out:
+	cairn_sync_result_free(res);
+	app_live_dispose(&l);
+	return status;
+}
+
+static void format_time(char *out, size_t size, cairn_usec t)
+{
+	time_t s = (time_t)(t / 1000000);
+	struct tm tm;
+
+	gmtime_r(&s, &tm);
+	strftime(out, size, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+int app_cmd_history(struct app_ctx *c, const struct app_args *a, const cairn_app *x)
+{
+	struct app_live l;
+	cairn_state_history **v = NULL;
+	size_t n = 0;
+	json_t *doc = json_array();
+	char when[32];
+	int rc, status = CLI_EXIT_FAIL;
+
+	rc = app_live_open(&l, c, a, x, 0, 1);
+	if (rc == 0)
+		rc = cairn_state_history_list(&v, &n, l.state, x->name,
+		                              x->environment ? x->environment : "");
+	if (rc < 0 && rc != CAIRN_ENOTFOUND) {
+		cli_print_error("app history");
+		goto out;
+	}
+	if (!want_output(a))
+		printf("%-6s %-21s %-41s %-16s %s\n", "ID", "DEPLOYED", "REVISION", "RENDER HASH",
+		       "OPERATION");
+	for (size_t i = 0; i < n; i++) {
+		format_time(when, sizeof(when), v[i]->deployed_at);
+		if (want_output(a))
+			json_array_append_new(
+			        doc, json_pack("{s:I, s:s, s:s?, s:s?, s:I}", "id",
+			                       (json_int_t)v[i]->id, "deployedAt", when, "revision",
+			                       v[i]->revision, "renderHash", v[i]->render_hash,
+			                       "operationId", (json_int_t)v[i]->operation_id));
+		else
+			printf("%-6" PRId64 " %-21s %-41s %-16.16s %" PRId64 "\n", v[i]->id, when,
+			       v[i]->revision ? v[i]->revision : "-",
+			       v[i]->render_hash ? v[i]->render_hash : "-", v[i]->operation_id);
+	}
+	if (want_output(a) && app_print_doc(doc, strcmp(a->output, "yaml") == 0) < 0) {
+		cli_print_error("app history");
+		goto out;
+	}
+	status = CLI_EXIT_OK;
+out:
+	json_decref(doc);
+	cairn_state_history_list_free(v, n);
+	app_live_dispose(&l);
+	return status;
+}
+
+/*
+ * `rollback NAME ID`: sync history entry ID's stored manifests and pin
+ * the app to it until a commit newer than the one it tracks now arrives
+ * (the pin is the revision resolved here).
+ */
+int app_cmd_rollback(struct app_ctx *c, const struct app_args *a, const cairn_app *x)
+{
+	struct app_live l;
+	struct progress p = {0};
+	cairn_sync_outcome o;
+	int rc, status = CLI_EXIT_FAIL;
+
+	memset(&o, 0, sizeof(o));
+	memset(&l, 0, sizeof(l));
+	rc = app_live_open(&l, c, a, x, 0, 0);
+	if (rc == 0)
+		rc = resolve_revision(&l, c, a, x);
+	if (rc == 0)
+		rc = open_cluster(&l, a);
+	if (rc == 0 && (l.manifests = json_array()) == NULL)
+		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	if (rc < 0) {
+		cli_print_error("app rollback");
+		goto out;
+	}
+	fill_request(&l, a, x);
+	snprintf(l.hash, sizeof(l.hash), "(history %" PRId64 ")", a->history_id);
+	p.out = want_output(a) ? stderr : stdout;
+	p.tty = isatty(fileno(p.out));
+	l.ctx.progress = on_progress;
+	l.ctx.progress_ud = &p;
+	rc = cairn_sync_rollback(&o, &l.ctx, &l.req, a->history_id, l.revision);
+	status = report_outcome(rc, &o, &l, a, "rollback");
+	if (rc == 0 && !want_output(a))
+		printf("Auto-sync:    paused for '%s' until a commit newer than %s arrives\n",
+		       x->name, l.revision);
+out:
+	app_live_dispose(&l);
+	return status;
+}
