@@ -374,6 +374,115 @@ int cairn_sync_rollback(cairn_sync_outcome *out, const cairn_sync_ctx *ctx,
                         const cairn_sync_request *req, int64_t history_id,
                         const char *tracked_revision);
 
+/* ---- drift detection and correction (src/sync/drift.c, docs/drift.md) ------ */
+
+/** What the detector does with a drifted object (Environment `drift:`). */
+typedef enum cairn_drift_mode {
+	CAIRN_DRIFT_DETECT = 0,  /**< record and report; leave the object alone */
+	CAIRN_DRIFT_CORRECT = 1, /**< record, then re-apply the desired object (SSA, force) */
+} cairn_drift_mode;
+
+/** Default period of the full comparison that backs up the watches. */
+#define CAIRN_DRIFT_FULL_INTERVAL_MS_DEFAULT 180000
+/** Most watches (kind x namespace) one detector runs. */
+#define CAIRN_DRIFT_WATCHES_MAX 64
+/** The field manager of the rollout engine; fields it owns are not drift. */
+#define CAIRN_ROLLOUT_MANAGER "cairn-rollout"
+
+/**
+ * The drifted fields of one object: differences between `wanted` (the
+ * dry-run prediction of the desired object) and `live` at paths that the
+ * desired object `desired` itself sets (a field only the server or another
+ * manager sets is not drift), leaving out paths whose owner in live's
+ * managedFields is CAIRN_ROLLOUT_MANAGER and objects that carry
+ * CAIRN_ROLLOUT_MARKER. `ig` (may be NULL) is applied as in a sync diff.
+ * @param out  a new JSON array of {"path","old","new","manager"} ("old" is
+ *             the desired value, "new" the live one, either null when
+ *             absent; Secret values masked; "manager" null when unknown),
+ *             empty when nothing drifted.
+ * @param changed_at  when not NULL, the latest managedFields time of the
+ *             managers found (0: unknown).
+ * @return 0, CAIRN_EINVAL (not objects), CAIRN_ENOMEM. Thread-safe.
+ */
+int cairn_drift_compare(json_t **out, cairn_usec *changed_at, const json_t *desired,
+                        const json_t *wanted, const json_t *live, const cairn_ignore *ig);
+
+/**
+ * The field manager that owns JSON pointer `path` of `live` according to
+ * its managedFields (fieldsV1): of the managers whose field set contains
+ * the path, the one with the latest time. List elements are matched by
+ * their "k:" keys, "v:" values or "i:" index.
+ * @param out   the manager's name (cut to `size`).
+ * @param when  when not NULL, that entry's time (0: none written).
+ * @return 0, CAIRN_ENOTFOUND (no manager owns the path). Thread-safe.
+ */
+int cairn_drift_field_manager(char *out, size_t size, cairn_usec *when, const json_t *live,
+                              const char *path);
+
+/** One app watched for drift. All pointers borrowed for the whole watch. */
+typedef struct cairn_drift_app {
+	const cairn_sync_request *req; /**< app, env, manifests, ignore, dest_namespace */
+	cairn_drift_mode mode;         /**< the environment's drift mode (selfHeal: correct) */
+} cairn_drift_app;
+
+/** What the detector reports (to cairn_drift_opts.report). Borrowed. */
+typedef struct cairn_drift_report {
+	const char *app, *env;
+	const cairn_res_id *id;
+	int orphan;            /**< 1: an object in the app's namespaces not in git, untracked */
+	int64_t record_id;     /**< the state's drift record (0: no state or an orphan) */
+	const json_t *paths;   /**< as cairn_drift_compare() (NULL for an orphan) */
+	const char *manager;   /**< the manager of the first path, or NULL */
+	cairn_usec seen_at;    /**< when the drift was seen (the record's seen time) */
+	cairn_usec written_at; /**< when the record was committed (before any correction) */
+	int corrected;         /**< 1: re-applied (correct mode) */
+	cairn_usec corrected_at;
+	const char *error; /**< the correction's error, or NULL */
+} cairn_drift_report;
+
+typedef void (*cairn_drift_report_fn)(void *ud, const cairn_drift_report *r);
+
+#define CAIRN_DRIFT_OPTS_VERSION 1
+
+/** Options of cairn_drift_watch(). */
+typedef struct cairn_drift_opts {
+	int version;                       /**< CAIRN_DRIFT_OPTS_VERSION */
+	const cairn_kube_config *kube_cfg; /**< required: each watch gets a client of its own */
+	int64_t full_interval_ms;          /**< full comparison period; 0: the default */
+	int64_t duration_ms;               /**< return after this long; 0: until stopped */
+	uint64_t max_reports;              /**< return after this many reports; 0: no limit */
+	const volatile int *stop;          /**< return soon after *stop != 0; may be NULL */
+	cairn_drift_report_fn report;      /**< may be NULL; runs with the detector's lock held */
+	void *report_ud;
+	/** Called once when the watches run (edits from then on are seen); may be NULL. */
+	void (*ready)(void *ud, size_t objects, size_t watches);
+} cairn_drift_opts;
+
+#define CAIRN_DRIFT_OPTS_INIT                                                                      \
+	{                                                                                          \
+		CAIRN_DRIFT_OPTS_VERSION, NULL, 0, 0, 0, NULL, NULL, NULL, NULL                    \
+	}
+
+/**
+ * Watch `apps` for drift until opts->stop, duration or max_reports: compare
+ * each app (cairn_sync_compare_app()), keep the predicted form of each
+ * desired object, list each desired kind in each namespace the app uses
+ * (a full comparison: drift and orphans), then watch each (kind, namespace)
+ * from the listed resourceVersion on a thread and client of its own,
+ * comparing every changed tracked object; the full comparison repeats every
+ * full_interval_ms. A drift is recorded in ctx->state (when not NULL) once
+ * per distinct set of drifted paths, audited (drift.detected,
+ * drift.corrected) when ctx->audit is set, and in correct mode the desired
+ * object is re-applied and the record marked corrected. Orphans are
+ * reported once per run and kept in the state's key/value table under
+ * "drift.orphans/APP/ENV" (a JSON array of ids).
+ * @return 0 when stopped; the kube/state error of the first comparison or
+ *         of a watch that failed for good. Uses ctx->kube on the calling
+ *         thread only.
+ */
+int cairn_drift_watch(const cairn_sync_ctx *ctx, const cairn_drift_app *apps, size_t n,
+                      const cairn_drift_opts *opts);
+
 #ifdef __cplusplus
 }
 #endif

@@ -329,10 +329,12 @@ static void on_report(void *ud, const cairn_drift_report *r)
 	if (r->orphan) {
 		printf("orphan app=%s env=%s object=%s\n", r->app, r->env[0] ? r->env : "-", id);
 	} else {
-		printf("drift id=%lld app=%s env=%s object=%s manager=%s seen=%lld%s%s\n",
+		printf("drift id=%lld app=%s env=%s object=%s manager=%s seen=%lld "
+		       "written=%lld%s%s\n",
 		       (long long)r->record_id, r->app, r->env[0] ? r->env : "-", id,
 		       r->manager ? r->manager : "unknown", (long long)r->seen_at,
-		       r->corrected ? " corrected" : "", r->error ? " correction-failed" : "");
+		       (long long)r->written_at, r->corrected ? " corrected" : "",
+		       r->error ? " correction-failed" : "");
 		print_paths(r->paths, "  ");
 		if (r->error != NULL)
 			fprintf(stderr, "cairn drift: correcting %s: %s\n", id, r->error);

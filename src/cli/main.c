@@ -40,6 +40,8 @@ static const cli_command commands[] = {
         {"render", "render an Application, GROUP --env ENV, or a directory (--path)", cmd_render},
         {"kube", "talk to a cluster: ping, get, apply (server-side), delete",
          GIT_COMMAND(cmd_kube)},
+        {"drift", "drift: watch an app for live changes (detect/correct), list, show records",
+         GIT_COMMAND(cmd_drift)},
         {"version", "print the version", cmd_version},
         {"help", "show this help", cmd_help},
 };

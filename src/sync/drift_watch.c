@@ -20,6 +20,8 @@ struct tracked {
 	json_t *desired; /* the object to apply, tracking written */
 	json_t *wanted;  /* the server's prediction of it (dry run) */
 	char *last_sig;  /* the drifted paths last recorded, NULL: in sync */
+	int64_t pending; /* the record whose correction failed (0: none) */
+	cairn_usec pending_seen;
 };
 
 struct watch {
@@ -139,6 +141,8 @@ static int add_tracked(struct detector *d, size_t app, const cairn_sync_res *r)
 	t->desired = json_incref(r->object);
 	t->wanted = wanted;
 	t->last_sig = NULL;
+	t->pending = 0;
+	t->pending_seen = 0;
 	return 0;
 }
 
@@ -192,18 +196,33 @@ static void audit(struct detector *d, const struct tracked *t, const char *actio
 	json_decref(details);
 }
 
-/* Re-apply the desired object; fills the report's correction fields. */
+/*
+ * Re-apply the desired object; fills the report's correction fields. An
+ * apply carries no resourceVersion, so a 409 (a server that checks its own
+ * read-modify-write against a concurrent writer, such as a controller's
+ * status update) is safe to repeat: up to four more tries, 25 ms apart and
+ * growing. A correction that still fails stays pending on the object and is
+ * tried again with its next event or full comparison.
+ */
 static void correct(struct detector *d, struct tracked *t, cairn_kube_client *kube,
                     cairn_drift_report *r, char *err, size_t errsize)
 {
 	int rc = cairn_kube_apply(kube, t->desired, 0, NULL);
 
+	for (int i = 1; rc == CAIRN_EEXISTS && i < 5; i++) {
+		cairn_error_clear();
+		sleep_ms(25 * i);
+		rc = cairn_kube_apply(kube, t->desired, 0, NULL);
+	}
 	if (rc < 0) {
 		(void)snprintf(err, errsize, "%s", cairn_error_last()->message);
 		r->error = err;
 		cairn_error_clear();
+		t->pending = r->record_id > 0 ? r->record_id : -1;
+		t->pending_seen = r->seen_at;
 		return;
 	}
+	t->pending = 0;
 	r->corrected = 1;
 	r->corrected_at = cairn_time_now();
 	if (d->ctx->state != NULL && r->record_id > 0 &&
@@ -249,11 +268,34 @@ static void record(struct detector *d, struct tracked *t, json_t *paths, cairn_u
 		if (cairn_state_drift_add(&r.record_id, d->ctx->state, &sd) < 0)
 			cairn_error_clear();
 	}
+	r.written_at = cairn_time_now();
 	audit(d, t, "drift.detected",
 	      json_pack("{s:I, s:O, s:s?}", "recordId", (json_int_t)r.record_id, "paths", paths,
 	                "manager", mgr));
 	if (app->mode == CAIRN_DRIFT_CORRECT)
 		correct(d, t, kube, &r, err, sizeof(err));
+	d->reports++;
+	if (d->opts->report != NULL)
+		d->opts->report(d->opts->report_ud, &r);
+}
+
+/* Try a failed correction again for the same drift; reports it again. */
+static void retry_correct(struct detector *d, struct tracked *t, json_t *paths,
+                          cairn_kube_client *kube)
+{
+	const cairn_sync_request *req = d->apps[t->app].req;
+	cairn_drift_report r = {0};
+	char err[CAIRN_ERROR_MSG_MAX];
+
+	r.app = req->app;
+	r.env = req->env != NULL ? req->env : "";
+	r.id = &t->id;
+	r.paths = paths;
+	r.manager = json_string_value(json_object_get(json_array_get(paths, 0), "manager"));
+	r.record_id = t->pending > 0 ? t->pending : 0;
+	r.seen_at = t->pending_seen;
+	r.written_at = t->pending_seen;
+	correct(d, t, kube, &r, err, sizeof(err));
 	d->reports++;
 	if (d->opts->report != NULL)
 		d->opts->report(d->opts->report_ud, &r);
@@ -368,9 +410,15 @@ static void handle(struct detector *d, const char *type, const json_t *obj, cair
 	if (json_array_size(paths) == 0) {
 		free(t->last_sig);
 		t->last_sig = NULL;
+		t->pending = 0;
 		goto out;
 	}
 	sig = json_dumps(paths, JSON_COMPACT | JSON_SORT_KEYS);
+	if (sig != NULL && t->last_sig != NULL && strcmp(sig, t->last_sig) == 0 &&
+	    t->pending != 0 && d->apps[t->app].mode == CAIRN_DRIFT_CORRECT) {
+		retry_correct(d, t, paths, kube);
+		goto out;
+	}
 	if (sig == NULL || (t->last_sig != NULL && strcmp(sig, t->last_sig) == 0))
 		goto out;
 	free(t->last_sig);

@@ -8,5 +8,6 @@ void sync_compare_tests(Suite *s);
 /* Z2 (plan) and Z3 (run) add their builders below this line. */
 void sync_plan_tests(Suite *s);
 void sync_run_tests(Suite *s);
+void sync_drift_tests(Suite *s);
 
 #endif

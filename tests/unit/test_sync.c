@@ -10,5 +10,6 @@ int main(void)
 	/* Z2 (plan) and Z3 (run) add their calls below this line. */
 	sync_plan_tests(s);
 	sync_run_tests(s);
+	sync_drift_tests(s);
 	return test_run_suite(s);
 }
