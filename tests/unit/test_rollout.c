@@ -1,0 +1,13 @@
+/* test_rollout.c - the rollout module's Check suite. */
+#include "rollout_tests.h"
+#include "testutil.h"
+
+int main(void)
+{
+	Suite *s = suite_create("rollout");
+
+	rollout_expr_tests(s);
+	rollout_analysis_tests(s);
+	/* The rollout engine's test files add their calls below this line. */
+	return test_run_suite(s);
+}
