@@ -225,6 +225,41 @@ int cairn_kube_list(cairn_kube_client *c, const cairn_kube_mapping *m, const cha
  */
 int cairn_kube_apply(cairn_kube_client *c, const json_t *obj, unsigned flags, json_t **out);
 
+/** Apply flag for cairn_kube_apply_many(): keep each answered object in its result. */
+#define CAIRN_KUBE_KEEP_ANSWER 2u
+
+/** The outcome of one object of cairn_kube_apply_many(). */
+typedef struct cairn_kube_apply_result {
+	int rc;                   /**< 0 or the CAIRN_E* code of this object */
+	cairn_kube_status status; /**< the API's Status when rc != 0 (code 0: no answer) */
+	char message[512];        /**< the error message when rc != 0 */
+	json_t *obj; /**< the answered object (CAIRN_KUBE_KEEP_ANSWER), owned by the result */
+} cairn_kube_apply_result;
+
+/** The largest parallelism cairn_kube_apply_many() uses. */
+#define CAIRN_KUBE_MAX_PARALLEL 64
+
+/**
+ * Server-side apply of `n` objects (borrowed), each as cairn_kube_apply()
+ * would (one PATCH each, same retries and per-call deadline), over up to
+ * `parallelism` kept-alive connections in worker threads (clamped to
+ * 1..CAIRN_KUBE_MAX_PARALLEL and to `n`; 1 runs on `c` in the calling
+ * thread). Discovery runs once, on `c`, before any request. `results` (n
+ * entries, written in the order of `objs`) tell each object's outcome; one
+ * failing object does not stop the others. `flags` takes CAIRN_KUBE_DRY_RUN
+ * and CAIRN_KUBE_KEEP_ANSWER; free the kept objects with
+ * cairn_kube_apply_results_clear(). The requests of the workers are added
+ * to cairn_kube_request_count(c). Returns 0 when every object was applied,
+ * else the code of the first failing object (message set from it), or
+ * CAIRN_ENOMEM / CAIRN_ERROR when no worker could start (results then all
+ * carry that error). `c` must not be used by another thread meanwhile.
+ */
+int cairn_kube_apply_many(cairn_kube_client *c, json_t *const *objs, size_t n, unsigned flags,
+                          cairn_kube_apply_result *results, int parallelism);
+
+/** Release the objects kept in `n` results (json_decref); accepts NULL. */
+void cairn_kube_apply_results_clear(cairn_kube_apply_result *results, size_t n);
+
 /* ---- watch ---- */
 
 /**

@@ -19,7 +19,7 @@ static void kube_usage(FILE *out)
 	fprintf(out,
 	        "usage: cairn kube [OPTIONS] ping\n"
 	        "       cairn kube [OPTIONS] get TYPE [NAME] [-l SELECTOR] [--field-selector S]\n"
-	        "       cairn kube [OPTIONS] apply -f FILE [--dry-run]\n"
+	        "       cairn kube [OPTIONS] apply -f FILE [--dry-run] [--parallel N]\n"
 	        "       cairn kube [OPTIONS] delete (TYPE NAME | -f FILE) [--cascade POLICY]\n\n"
 	        "Talk to a cluster through a kubeconfig context. TYPE is a kind, plural,\n"
 	        "singular or short name, optionally with .group (deploy, deployments.apps).\n"
@@ -32,13 +32,14 @@ static void kube_usage(FILE *out)
 	        "  -o, --output yaml|json get NAME: the output format (default yaml)\n"
 	        "  -f, --filename FILE    apply/delete: the objects (YAML, several documents)\n"
 	        "  --dry-run              apply: dryRun=All, print what would be stored\n"
+	        "  --parallel N           apply: requests in flight at once, 1-64 (default 8)\n"
 	        "  --cascade POLICY       delete: background, foreground or orphan\n"
 	        "  -h, --help             show this help\n");
 }
 
 struct kube_args {
 	const char *kubeconfig, *context, *ns, *output, *file, *label, *field, *cascade;
-	int all_ns, dry_run;
+	int all_ns, dry_run, parallel;
 };
 
 static int kube_connect(cairn_kube_client **out, const struct kube_args *a)
@@ -219,6 +220,81 @@ static int do_file(cairn_kube_client *c, const struct kube_args *a, int apply)
 	return failed ? 1 : 0;
 }
 
+/*
+ * apply -f FILE: every object in one cairn_kube_apply_many() call, so the
+ * requests travel side by side over --parallel connections (discovery
+ * once); the lines are printed in file order, as kubectl prints them.
+ */
+static int do_apply(cairn_kube_client *c, const struct kube_args *a)
+{
+	cairn_yaml_opts yo = CAIRN_YAML_OPTS_INIT;
+	json_t *docs = NULL, **objs = NULL;
+	cairn_kube_apply_result *res = NULL;
+	const json_t *d;
+	size_t i, n = 0;
+	int rc, failed = 0;
+
+	yo.profile = CAIRN_YAML_KUBECTL;
+	if (a->file == NULL)
+		return cairn_error_set(CAIRN_EINVAL, "apply needs -f FILE");
+	rc = cairn_yaml_load_file(&docs, NULL, a->file, &yo);
+	if (rc != 0)
+		return rc;
+	objs = calloc(json_array_size(docs) + 1, sizeof(*objs));
+	res = calloc(json_array_size(docs) + 1, sizeof(*res));
+	if (objs == NULL || res == NULL) {
+		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		goto out;
+	}
+	json_array_foreach(docs, i, d)
+	{
+		const json_t *md = json_object_get(d, "metadata");
+
+		if (json_is_null(d))
+			continue;
+		if (json_string_value(json_object_get(d, "apiVersion")) == NULL ||
+		    json_string_value(json_object_get(d, "kind")) == NULL ||
+		    json_string_value(json_object_get(md, "name")) == NULL) {
+			cairn_error_set(
+			        CAIRN_EINVAL,
+			        "'%s' document %zu: needs apiVersion, kind and metadata.name",
+			        a->file, i + 1);
+			cli_print_error("kube apply");
+			failed = 1;
+			continue;
+		}
+		objs[n++] = (json_t *)d;
+	}
+	cairn_kube_apply_many(c, objs, n, a->dry_run ? CAIRN_KUBE_DRY_RUN : 0, res,
+	                      a->parallel > 0 ? a->parallel : 8);
+	for (i = 0; i < n; i++) {
+		const char *name = json_string_value(
+		        json_object_get(json_object_get(objs[i], "metadata"), "name"));
+		cairn_kube_mapping m;
+		char tn[300];
+
+		if (res[i].rc == 0 &&
+		    cairn_kube_mapping_for(
+		            c, json_string_value(json_object_get(objs[i], "apiVersion")),
+		            json_string_value(json_object_get(objs[i], "kind")), &m) == 0) {
+			type_name(tn, sizeof(tn), &m);
+			printf("%s/%s serverside-applied%s\n", tn, name,
+			       a->dry_run ? " (dry run)" : "");
+			continue;
+		}
+		if (res[i].rc != 0)
+			cairn_error_set(res[i].rc, "%s", res[i].message);
+		cli_print_error("kube apply");
+		failed = 1;
+	}
+	rc = failed ? 1 : 0;
+out:
+	free(res);
+	free(objs);
+	json_decref(docs);
+	return rc;
+}
+
 static int parse_args(struct kube_args *a, int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -232,6 +308,7 @@ static int parse_args(struct kube_args *a, int argc, char **argv)
 	        {"field-selector", required_argument, NULL, 'F'},
 	        {"dry-run", no_argument, NULL, 'D'},
 	        {"cascade", required_argument, NULL, 'c'},
+	        {"parallel", required_argument, NULL, 'P'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -270,6 +347,19 @@ static int parse_args(struct kube_args *a, int argc, char **argv)
 		case 'c':
 			a->cascade = optarg;
 			break;
+		case 'P': {
+			char *end;
+			long v = strtol(optarg, &end, 10);
+
+			if (end == optarg || *end != '\0' || v < 1 || v > CAIRN_KUBE_MAX_PARALLEL) {
+				fprintf(stderr,
+				        "cairn kube: parallel '%s' is not a number from 1 to %d\n",
+				        optarg, CAIRN_KUBE_MAX_PARALLEL);
+				return -1;
+			}
+			a->parallel = (int)v;
+			break;
+		}
 		case 'h':
 			kube_usage(stdout);
 			return 1;
@@ -330,7 +420,7 @@ int cmd_kube(int argc, char **argv)
 		else if (strcmp(sub, "get") == 0)
 			rc = do_get(c, &a, n, rest);
 		else if (strcmp(sub, "apply") == 0)
-			rc = do_file(c, &a, 1);
+			rc = do_apply(c, &a);
 		else if (a.file != NULL)
 			rc = do_file(c, &a, 0);
 		else if (n != 2)

@@ -1003,8 +1003,24 @@ struct collect {
 	size_t limit;
 	char last[600];
 	int more;
-	json_t *keys; /* when collecting keys only */
+	json_t *keys;   /* when collecting keys only */
+	cairn_buf *raw; /* when not NULL: the stored texts, comma-separated */
+	size_t count;   /* objects appended to raw */
 };
+
+/* Append one stored object's text to a raw list: the stored bytes are
+ * already the object's JSON, so a plain list needs no parse and no dump. */
+static int collect_raw(struct collect *c, const char *ns, const char *name, const char *json,
+                       size_t len)
+{
+	if (c->count > 0 && cairn_buf_putc(c->raw, ',') != 0)
+		return -1;
+	if (cairn_buf_put(c->raw, json, len) != 0)
+		return -1;
+	c->count++;
+	snprintf(c->last, sizeof c->last, "%s/%s", ns, name);
+	return 0;
+}
 
 static int collect_one(void *ud, const char *ns, const char *name, const char *json, size_t len)
 {
@@ -1015,15 +1031,21 @@ static int collect_one(void *ud, const char *ns, const char *name, const char *j
 		json_array_append_new(c->keys, json_pack("{ssss}", "namespace", ns, "name", name));
 		return 0;
 	}
-	if (c->limit && json_array_size(c->items) >= c->limit) {
+	if (c->limit && (c->raw ? c->count : json_array_size(c->items)) >= c->limit) {
 		c->more = 1;
 		return 1;
 	}
+	if (c->raw && !c->sel)
+		return collect_raw(c, ns, name, json, len);
 	if (cairn_json_parse(&obj, json, len, NULL))
 		return 0;
 	if (c->sel && !sim_selector_match(c->sel, obj)) {
 		json_decref(obj);
 		return 0;
+	}
+	if (c->raw) {
+		json_decref(obj);
+		return collect_raw(c, ns, name, json, len);
 	}
 	json_array_append_new(c->items, obj);
 	snprintf(c->last, sizeof c->last, "%s/%s", ns, name);
@@ -1053,17 +1075,44 @@ static void delete_crd_objects(sim_server *srv, const json_t *crd)
 	json_decref(c.keys);
 }
 
+/* Answer a list whose items are the stored texts in `raw` (steals `meta`):
+ * the list's envelope is dumped, the items are copied as they are. */
+static void list_reply_raw(sim_http_reply *reply, const route *r, json_t *meta,
+                           const cairn_buf *raw, int iter_rc)
+{
+	char av[200];
+	json_t *head = json_pack("{sssssO}", "kind", r->res->list_kind, "apiVersion",
+	                         api_version_of(r->res, av, sizeof av), "metadata", meta);
+	char *hs = head ? json_dumps(head, JSON_COMPACT) : NULL;
+	size_t hl = hs ? strlen(hs) : 0;
+
+	reply->status = 200;
+	reply->content_type = "application/json";
+	cairn_buf_reset(&reply->body);
+	if (iter_rc < 0 || hl < 2 || cairn_buf_put(&reply->body, hs, hl - 1) ||
+	    cairn_buf_puts(&reply->body, ",\"items\":[") ||
+	    cairn_buf_put(&reply->body, raw->ptr ? raw->ptr : "", raw->len) ||
+	    cairn_buf_puts(&reply->body, "]}"))
+		sim_reply_status(reply, 500, "InternalError", "the list is too large to answer",
+		                 NULL, NULL, NULL);
+	free(hs);
+	json_decref(head);
+	json_decref(meta);
+}
+
 static void do_list(sim_server *srv, const sim_request *rq, const route *r, sim_http_reply *reply)
 {
 	struct collect c = {0};
 	sim_selector *sel = NULL;
 	const char *limit = sim_query(rq, "limit"), *cont = sim_query(rq, "continue");
+	const char *ls = sim_query(rq, "labelSelector"), *fs = sim_query(rq, "fieldSelector");
+	int wants_table = sim_wants_table(rq->accept), irc;
 	char after[600] = "", av[200], rvs[24];
 	json_t *list, *meta;
+	cairn_buf raw = CAIRN_BUF_INIT(0);
 	uint64_t rv;
 
-	if (sim_selector_parse(&sel, sim_query(rq, "labelSelector"),
-	                       sim_query(rq, "fieldSelector"))) {
+	if (sim_selector_parse(&sel, ls, fs)) {
 		bad_request(reply, cairn_error_last()->message);
 		return;
 	}
@@ -1078,13 +1127,18 @@ static void do_list(sim_server *srv, const sim_request *rq, const route *r, sim_
 		after[n] = '\0';
 	}
 	c.items = json_array();
-	c.sel = sel;
+	/* an empty selector matches everything: no parse needed to test it */
+	c.sel = (ls && *ls) || (fs && *fs) ? sel : NULL;
 	c.limit = limit ? strtoul(limit, NULL, 10) : 0;
+	if (!wants_table) {
+		c.raw = &raw;
+		cairn_buf_init(&raw, 0);
+	}
 	sim_store_lock(srv->store);
 	rv = sim_store_rv(srv->store);
-	sim_store_iter(srv->store, r->group, r->plural,
-	               r->res->namespaced && r->has_ns ? r->ns : NULL, after[0] ? after : NULL,
-	               collect_one, &c);
+	irc = sim_store_iter(srv->store, r->group, r->plural,
+	                     r->res->namespaced && r->has_ns ? r->ns : NULL,
+	                     after[0] ? after : NULL, collect_one, &c);
 	sim_store_unlock(srv->store);
 	snprintf(rvs, sizeof rvs, "%llu", (unsigned long long)rv);
 	meta = json_pack("{ss}", "resourceVersion", rvs);
@@ -1096,12 +1150,18 @@ static void do_list(sim_server *srv, const sim_request *rq, const route *r, sim_
 			free(enc);
 		}
 	}
-	if (sim_wants_table(rq->accept)) {
+	if (wants_table) {
 		const char *io = sim_query(rq, "includeObject");
 		list = sim_table(c.items, io && !strcmp(io, "Object"), 1, rvs,
 		                 json_string_value(json_object_get(meta, "continue")));
 		json_decref(meta);
 		json_decref(c.items);
+	} else if (c.raw) {
+		list_reply_raw(reply, r, meta, &raw, irc);
+		json_decref(c.items);
+		cairn_buf_dispose(&raw);
+		sim_selector_free(sel);
+		return;
 	} else {
 		list = json_pack("{sssssoso}", "kind", r->res->list_kind, "apiVersion",
 		                 api_version_of(r->res, av, sizeof av), "metadata", meta, "items",

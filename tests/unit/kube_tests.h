@@ -8,5 +8,6 @@ void kube_config_tests(Suite *s);
 void kube_sim_tests(Suite *s);
 void kube_watch_tests(Suite *s);
 void kube_health_tests(Suite *s);
+void kube_batch_tests(Suite *s);
 
 #endif

@@ -10,5 +10,6 @@ int main(void)
 	kube_sim_tests(s);
 	kube_watch_tests(s);
 	kube_health_tests(s);
+	kube_batch_tests(s);
 	return test_run_suite(s);
 }
