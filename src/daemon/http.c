@@ -55,6 +55,8 @@ struct cairn_http {
 	int unx_bound;
 	int port;
 	atomic_int ready;
+	_Atomic cairn_usec last_refusal_log;
+	atomic_long refusals_unlogged;
 	cairn_metrics *metrics, *own_metrics;
 	cairn_metric *m_webhooks, *m_refused, *m_requests, *m_duration, *m_build;
 	cairn_ratelimit *rl;
@@ -158,6 +160,29 @@ static int h_metrics(void *ud, const cairn_http_request *req, cairn_http_respons
 	return cairn_metrics_render(srv->metrics, &resp->body);
 }
 
+/*
+ * Log a refused webhook (never its body), at most one line a second: a
+ * flood of forged deliveries must not turn into a flood of log lines. The
+ * next line says how many were left out.
+ */
+static void log_refusal(cairn_http *srv, const char *forge, const char *source, const char *why)
+{
+	cairn_usec now = cairn_time_mono(), last = atomic_load(&srv->last_refusal_log);
+
+	if (now - last < 1000000 ||
+	    !atomic_compare_exchange_strong(&srv->last_refusal_log, &last, now)) {
+		atomic_fetch_add(&srv->refusals_unlogged, 1);
+		return;
+	}
+	long skipped = atomic_exchange(&srv->refusals_unlogged, 0);
+	if (skipped > 0)
+		cairn_log_warn("webhook %s from %s refused: %s (%ld more refused since the last "
+		               "such line)",
+		               forge, source, why, skipped);
+	else
+		cairn_log_warn("webhook %s from %s refused: %s", forge, source, why);
+}
+
 /* Reply with a small JSON status object. */
 static int reply_status(cairn_http_response *resp, unsigned status, const char *what,
                         const char *event, size_t refs)
@@ -201,8 +226,7 @@ static int h_webhook(void *ud, const cairn_http_request *req, cairn_http_respons
 	rc = cairn_webhook_verify(forge, req->headers, req->n_headers, req->body, req->body_len,
 	                          secret, cairn_time_now(), srv->o.tolerance_sec);
 	if (rc < 0) {
-		cairn_log_warn("webhook %s from %s refused: %s", name, req->source,
-		               cairn_error_last()->message);
+		log_refusal(srv, name, req->source, cairn_error_last()->message);
 		webhook_count(srv, name, "bad_signature");
 		refused(srv, "bad_signature");
 		return cairn_http_error(resp, 401, "unauthorized", cairn_error_last()->message);

@@ -76,8 +76,8 @@ old=$((ts - 600))
 b64=$(openssl dgst -sha256 -hmac "$SECRET" -binary <"$TMP/signed" | base64)
 check "gitlab: a timestamp 10 minutes old is refused" test "$(post gitlab "$DATA/gitlab_tag.json" \
 	'X-Gitlab-Event: Tag Push Hook' 'webhook-id: msg-2' "webhook-timestamp: $old" "webhook-signature: v1,$b64")" = 401
-check "the refusal is logged without the body" \
-	bash -c "grep -q 'webhook gitlab from 127.0.0.1 refused: webhook timestamp' '$TMP/main.err' && ! grep -q platform/shop '$TMP/main.err'"
+check "a refusal is logged, without the body" \
+	bash -c "grep -q 'webhook github from 127.0.0.1 refused: X-Hub-Signature-256 does not match the body' '$TMP/main.err' && ! grep -q example-org '$TMP/main.err'"
 
 check "triggers reached the callback, one per ref" test "$(grep -c '^trigger ' "$TMP/main.out")" = 6
 check "github trigger names the ref, commit and clone URL" grep -qx \
@@ -107,13 +107,13 @@ elapsed=$(( $(date +%s) - start_s ))
 check "slowloris: an idle half-sent request is closed by the timeout ($elapsed s)" test "$rc" != 124 -a "$elapsed" -le 6
 check "the server still answers afterwards" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$MAIN/healthz")" = 200
 
-start limited --rate 5 --burst 5
+start limited --rate 0.2 --burst 3
 codes=""
 for i in $(seq 12); do codes="$codes $(post github "$DATA/github_push.json" 'X-GitHub-Event: push' 'X-Hub-Signature-256: sha256=00')"; done
-check "rate limit: the burst gets 401s ($codes)" test "$(echo "$codes" | tr ' ' '\n' | grep -c 401)" -ge 5
-check "rate limit: the excess gets 429" test "$(echo "$codes" | tr ' ' '\n' | grep -c 429)" -ge 5
+check "rate limit: the burst of 3 gets 401s ($codes)" test "$(echo "$codes" | tr ' ' '\n' | grep -c 401)" -ge 3
+check "rate limit: the excess gets 429" test "$(echo "$codes" | tr ' ' '\n' | grep -c 429)" -ge 7
 curl -s "http://127.0.0.1:$PORT/metrics" >"$TMP/metrics2"
-check "metrics: rate-limited requests counted" grep -q '^cairn_http_refused_total{reason="rate_limited"} [5-9]' "$TMP/metrics2"
+check "metrics: rate-limited requests counted" grep -q '^cairn_http_refused_total{reason="rate_limited"} \([7-9]\|1[0-9]\)$' "$TMP/metrics2"
 check "healthz is not rate limited" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")" = 200
 
 stop_all
