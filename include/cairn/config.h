@@ -47,6 +47,15 @@ typedef struct cairn_config_plugin {
 	int64_t timeout_ms; /**< `timeout` (a duration); 0 when not given */
 } cairn_config_plugin;
 
+/** An API bearer token (`api.tokens[]`); only the token's SHA-256 is stored. */
+typedef struct cairn_config_token {
+	char *name;
+	char *sha256;        /**< 64 lower-case hex digits */
+	char *role;          /**< "viewer", "deployer" or "admin" */
+	char **environments; /**< scope; environment_count == 0: every environment */
+	size_t environment_count;
+} cairn_config_token;
+
 typedef struct cairn_config {
 	char *file;           /**< the configuration file read */
 	char *listen_api;     /**< `listen.api`, default "127.0.0.1:8470" */
@@ -61,6 +70,8 @@ typedef struct cairn_config {
 	cairn_audit_config audit;     /**< stateDir and audit.* (state_dir may be NULL) */
 	cairn_config_plugin *plugins; /**< `plugins[]`; the one named "helm" renders Helm sources */
 	size_t plugin_count;
+	cairn_config_token *tokens; /**< `api.tokens[]` */
+	size_t token_count;
 } cairn_config;
 
 /**

@@ -186,6 +186,15 @@ void cairn_auth_free(cairn_auth *auth);
 int cairn_auth_add(cairn_auth *auth, const char *name, const char *sha256_hex, cairn_role role,
                    const char *const *envs, size_t n_envs);
 
+struct cairn_config;
+
+/**
+ * Build a token set from a loaded cairn.yaml's `api.tokens` (already
+ * checked by cairn_config_load). `*out` is new on success; free it with
+ * cairn_auth_free(). 0, or the error of cairn_auth_add() naming the token.
+ */
+int cairn_auth_from_config(cairn_auth **out, const struct cairn_config *cfg);
+
 /** Number of tokens. */
 size_t cairn_auth_count(const cairn_auth *auth);
 

@@ -39,6 +39,13 @@ void cairn_config_dispose(cairn_config *c)
 		app__strlist_free(c->plugins[i].command, c->plugins[i].command_count);
 	}
 	free(c->plugins);
+	for (size_t i = 0; i < c->token_count; i++) {
+		free(c->tokens[i].name);
+		free(c->tokens[i].sha256);
+		free(c->tokens[i].role);
+		app__strlist_free(c->tokens[i].environments, c->tokens[i].environment_count);
+	}
+	free(c->tokens);
 	cairn_audit_config_dispose(&c->audit);
 	memset(c, 0, sizeof(*c));
 }
@@ -195,6 +202,56 @@ static int load_plugins(cairn_config *c, const json_t *arr, const char *base,
 	return 0;
 }
 
+/*
+ * api.tokens[]: each needs a name, the SHA-256 of the token as 64 hex
+ * digits (never the token itself) and a role; names are unique.
+ */
+static int load_tokens(cairn_config *c, const json_t *arr, const struct app__where *w)
+{
+	char ptr[64];
+	int rc;
+
+	if (json_array_size(arr) == 0)
+		return 0;
+	if ((c->tokens = calloc(json_array_size(arr), sizeof(*c->tokens))) == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; i < json_array_size(arr); i++) {
+		const json_t *a = json_array_get(arr, i);
+		cairn_config_token *t = &c->tokens[i];
+		const char *hash = json_string_value(json_object_get(a, "sha256"));
+		const char *role = json_string_value(json_object_get(a, "role"));
+
+		c->token_count = i + 1;
+		snprintf(ptr, sizeof(ptr), "/api/tokens/%zu", i);
+		if (!json_is_string(json_object_get(a, "name")) || hash == NULL || role == NULL)
+			return app__err(w, CAIRN_EINVAL, ptr,
+			                "api.tokens[%zu] needs a 'name', a 'sha256' and a 'role'",
+			                i);
+		if (strlen(hash) != 64 || strspn(hash, "0123456789abcdefABCDEF") != 64)
+			return app__err(w, CAIRN_EINVAL, ptr,
+			                "api.tokens[%zu].sha256 is not 64 hex digits (the SHA-256 "
+			                "of the token, not the token)",
+			                i);
+		if (strcmp(role, "viewer") != 0 && strcmp(role, "deployer") != 0 &&
+		    strcmp(role, "admin") != 0)
+			return app__err(
+			        w, CAIRN_EINVAL, ptr,
+			        "api.tokens[%zu].role '%s' is not viewer, deployer or admin", i,
+			        role);
+		if ((rc = app__dup(&t->name, a, "name")) < 0 ||
+		    (rc = app__dup(&t->sha256, a, "sha256")) < 0 ||
+		    (rc = app__dup(&t->role, a, "role")) < 0 ||
+		    (rc = app__strlist(&t->environments, &t->environment_count,
+		                       json_object_get(a, "environments"))) < 0)
+			return rc;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(c->tokens[j].name, t->name) == 0)
+				return app__err(w, CAIRN_EINVAL, ptr, "duplicate token name '%s'",
+				                t->name);
+	}
+	return 0;
+}
+
 static int load_doc(cairn_config *c, const json_t *doc, const char *base,
                     const struct app__where *w)
 {
@@ -210,7 +267,8 @@ static int load_doc(cairn_config *c, const json_t *doc, const char *base,
 	    (rc = path_dup(&c->environments_dir, doc, "environmentsDir", base)) < 0 ||
 	    (rc = path_dup(&c->policies_dir, doc, "policiesDir", base)) < 0 ||
 	    (rc = path_dup(&c->allowed_signers, doc, "allowedSigners", base)) < 0 ||
-	    (rc = load_plugins(c, json_object_get(doc, "plugins"), base, w)) < 0)
+	    (rc = load_plugins(c, json_object_get(doc, "plugins"), base, w)) < 0 ||
+	    (rc = load_tokens(c, json_object_get(json_object_get(doc, "api"), "tokens"), w)) < 0)
 		return rc;
 	if (c->listen_api == NULL && (rc = app__strdup(&c->listen_api, "127.0.0.1:8470")) < 0)
 		return rc;

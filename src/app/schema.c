@@ -709,10 +709,27 @@ static const struct app__field plugin_fields[] = {
         {NULL, 0, NULL},
 };
 
+static const struct app__field token_fields[] = {
+        {"name", APP_F_STR, NULL}, {"sha256", APP_F_STR, NULL},
+        {"role", APP_F_STR, NULL}, {"environments", APP_F_STRLIST, NULL},
+        {NULL, 0, NULL},
+};
+
+static const struct app__field api_fields[] = {
+        {"tokens", APP_F_LIST, token_fields},
+        {NULL, 0, NULL},
+};
+
 const struct app__field app__config_fields[] = {
-        {"stateDir", APP_F_STR, NULL},        {"plugins", APP_F_LIST, plugin_fields},
-        {"listen", APP_F_MAP, listen_fields}, {"repositories", APP_F_LIST, repo_fields},
-        {"apps", APP_F_LIST, apps_fields},    {"environmentsDir", APP_F_STR, NULL},
-        {"policiesDir", APP_F_STR, NULL},     {"allowedSigners", APP_F_STR, NULL},
-        {"audit", APP_F_OBJ, NULL},           {NULL, 0, NULL},
+        {"stateDir", APP_F_STR, NULL},
+        {"plugins", APP_F_LIST, plugin_fields},
+        {"listen", APP_F_MAP, listen_fields},
+        {"repositories", APP_F_LIST, repo_fields},
+        {"apps", APP_F_LIST, apps_fields},
+        {"environmentsDir", APP_F_STR, NULL},
+        {"policiesDir", APP_F_STR, NULL},
+        {"allowedSigners", APP_F_STR, NULL},
+        {"audit", APP_F_OBJ, NULL},
+        {"api", APP_F_MAP, api_fields},
+        {NULL, 0, NULL},
 };

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "cairn/config.h"
 #include "cairn/daemon.h"
 #include "cairn/error.h"
 #include "cairn/hash.h"
@@ -178,4 +179,25 @@ int cairn_auth_check(const cairn_auth_token *tok, cairn_action action, const cha
 			return 0;
 	return cairn_error_set(CAIRN_EPERM, "token '%s' is not scoped to environment '%s'",
 	                       tok->name, env);
+}
+
+int cairn_auth_from_config(cairn_auth **out, const struct cairn_config *cfg)
+{
+	cairn_auth *a = NULL;
+	cairn_role role;
+	int rc = cairn_auth_new(&a);
+
+	for (size_t i = 0; rc == 0 && i < cfg->token_count; i++) {
+		const cairn_config_token *t = &cfg->tokens[i];
+		if ((rc = cairn_role_parse(&role, t->role)) == 0)
+			rc = cairn_auth_add(a, t->name, t->sha256, role,
+			                    (const char *const *)t->environments,
+			                    t->environment_count);
+	}
+	if (rc < 0) {
+		cairn_auth_free(a);
+		return cairn_error_prefix("%s: api.tokens: ", cfg->file ? cfg->file : "cairn.yaml");
+	}
+	*out = a;
+	return 0;
 }

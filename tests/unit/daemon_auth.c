@@ -6,6 +6,7 @@
 
 #include <string.h>
 
+#include "cairn/config.h"
 #include "cairn/daemon.h"
 #include "cairn/error.h"
 #include "cairn/hash.h"
@@ -134,11 +135,62 @@ START_TEST(config_errors)
 }
 END_TEST
 
+/* api.tokens in cairn.yaml, loaded and turned into a token set. */
+START_TEST(from_config)
+{
+	char path[1024];
+	cairn_config cfg;
+	cairn_auth *a;
+	const cairn_auth_token *t;
+
+	ck_assert_int_eq(
+	        cairn_config_load(&cfg, test_data_path(path, sizeof(path), "daemon/cairn.yaml")),
+	        0);
+	ck_assert_uint_eq(cfg.token_count, 2);
+	ck_assert_str_eq(cfg.tokens[0].role, "deployer");
+	ck_assert_uint_eq(cfg.tokens[0].environment_count, 1);
+	ck_assert_int_eq(cairn_auth_from_config(&a, &cfg), 0);
+	ck_assert_int_eq(cairn_auth_lookup(&t, a, "Bearer tok-dev"), 0);
+	ck_assert_str_eq(t->name, "ci-dev");
+	ck_assert_int_eq(cairn_auth_check(t, CAIRN_ACTION_DEPLOY, "prod"), CAIRN_EPERM);
+	ck_assert_int_eq(cairn_auth_check(t, CAIRN_ACTION_DEPLOY, "dev"), 0);
+	/* an upper-case hash is the same hash */
+	ck_assert_int_eq(cairn_auth_lookup(&t, a, "Bearer tok-admin"), 0);
+	ck_assert_str_eq(t->name, "ops");
+	ck_assert_int_eq(cairn_auth_check(t, CAIRN_ACTION_ADMIN, NULL), 0);
+	cairn_auth_free(a);
+	cairn_config_dispose(&cfg);
+
+	ck_assert_int_eq(cairn_config_load(&cfg, test_data_path(path, sizeof(path),
+	                                                        "daemon/cairn-bad-role.yaml")),
+	                 CAIRN_EINVAL);
+	ck_assert_error_contains("api.tokens[0].role 'owner' is not viewer, deployer or admin");
+	ck_assert_int_eq(cairn_error_last()->line, 3);
+	ck_assert_int_eq(
+	        cairn_config_load(&cfg, test_data_path(path, sizeof(path),
+	                                               "daemon/cairn-token-in-clear.yaml")),
+	        CAIRN_EINVAL);
+	ck_assert_error_contains("api.tokens[0].sha256 is not 64 hex digits");
+	ck_assert_int_eq(cairn_config_load(&cfg, test_data_path(path, sizeof(path),
+	                                                        "daemon/cairn-unknown-key.yaml")),
+	                 CAIRN_EINVAL);
+	ck_assert_error_contains("unknown field 'api.tokens[0].token'");
+	/* the same hash twice passes the file check, not the token set */
+	ck_assert_int_eq(cairn_config_load(&cfg, test_data_path(path, sizeof(path),
+	                                                        "daemon/cairn-same-hash.yaml")),
+	                 0);
+	ck_assert_int_eq(cairn_auth_from_config(&a, &cfg), CAIRN_EEXISTS);
+	ck_assert_error_contains("api.tokens: tokens 'a' and 'b' have the same hash");
+	cairn_config_dispose(&cfg);
+}
+END_TEST
+
 void daemon_auth_tests(Suite *s)
 {
 	TCase *tc = tcase_create("auth");
 	tcase_add_test(tc, lookup);
 	tcase_add_test(tc, roles_and_scopes);
 	tcase_add_test(tc, config_errors);
+	tcase_add_test(tc, from_config);
 	suite_add_tcase(s, tc);
 }
