@@ -10,7 +10,7 @@ PKGS="autoconf automake libtool pkg-config make gcc clang llvm libclang-rt-14-de
  libsodium-dev check libmicrohttpd-dev libgnutls28-dev libsqlite3-dev
  libjq-dev libonig-dev
  python3 python3-cryptography openssh-client openssh-server clang-format gawk
- prometheus"
+ prometheus wrk"
 
 missing=""
 for p in $PKGS; do
