@@ -199,6 +199,8 @@ typedef struct cairn_render_opts {
 	unsigned int version; /**< CAIRN_RENDER_OPTS_VERSION */
 	const char *path;     /**< directory in the tree; NULL or "" the root */
 	int recursive;        /**< plain directories: subdirectories too */
+	const char *include;  /**< plain directories: Argo CD `directory.include` glob, or NULL */
+	const char *exclude;  /**< plain directories: `directory.exclude` glob, or NULL */
 	/** Refuse sources of this kind with a message ("helm chart 'x'"):
 	 *  set when the source is a Helm chart and no plugin renders it. */
 	const char *refuse;

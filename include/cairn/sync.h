@@ -483,6 +483,59 @@ typedef struct cairn_drift_opts {
 int cairn_drift_watch(const cairn_sync_ctx *ctx, const cairn_drift_app *apps, size_t n,
                       const cairn_drift_opts *opts);
 
+/* ---- rendering an Application in its Environment (src/sync/source.c) ---- */
+
+struct cairn_app;
+struct cairn_env;
+struct cairn_config;
+struct cairn_app_git;
+struct cairn_render_prov;
+
+/** How cairn_sync_render_app() reads sources. All pointers borrowed. */
+typedef struct cairn_app_render_opts {
+	const struct cairn_config *cfg; /**< plugins (by name); may be NULL: none */
+	struct cairn_app_git *git;      /**< the git mirrors; NULL only with repo_root */
+	const char *repo_root;          /**< read every source from this local directory */
+	const json_t *vars;             /**< extra variables (`--var`), winning; may be NULL */
+	unsigned subst_flags;           /**< 0 or CAIRN_RENDER_SUBST_LENIENT */
+	struct cairn_render_prov *prov; /**< provenance recorder, or NULL */
+} cairn_app_render_opts;
+
+/** A rendered Application. */
+typedef struct cairn_app_render_result {
+	json_t *objs;       /**< the manifest set (owned) */
+	char hash[65];      /**< its render hash */
+	char revision[168]; /**< the sources' commits in order, ','-joined ("" for a local root) */
+} cairn_app_render_result;
+
+/**
+ * The substitution variables of `app` in `env`, later ones winning: the
+ * Environment's `vars`, the Application's annotations `vars.cairn.dev/NAME`,
+ * then `extra`. Names coming from the Application are told to `prov` (may
+ * be NULL). Returns a new object, or NULL when out of memory.
+ */
+json_t *cairn_sync_app_vars(const struct cairn_app *app, const struct cairn_env *env,
+                            const json_t *extra, struct cairn_render_prov *prov);
+
+/**
+ * Render every source of `app` (a `ref`-only source is skipped) for `env`
+ * (may be NULL: no environment) with cairn_render_build(): a Helm source
+ * through the plugin named "helm" (refused with a message when none is
+ * configured), a source naming `plugin.name` through that plugin,
+ * anything else natively; variables from cairn_sync_app_vars(); the
+ * Environment's `images`/`replicas` overrides; the namespace of the
+ * destination, else the Environment's default. Sources are read at their
+ * resolved commits through the git mirrors (or from `repo_root`).
+ * @param out  on success the manifest set, its hash and the commits
+ *             (dispose with cairn_app_render_result_dispose()).
+ * @return 0 or the render/source error, prefixed with the application (and
+ *         environment) name.
+ * Thread-safety: the mirrors session `git` is used by one thread at a time.
+ */
+int cairn_sync_render_app(cairn_app_render_result *out, const cairn_app_render_opts *o,
+                          const struct cairn_app *app, const struct cairn_env *env);
+void cairn_app_render_result_dispose(cairn_app_render_result *r);
+
 #ifdef __cplusplus
 }
 #endif

@@ -20,6 +20,7 @@
 #include "cairn/config.h"
 #include "cairn/error.h"
 #include "cairn/render.h"
+#include "cairn/sync.h"
 #include "cli.h"
 
 #define RENDER_VARS_MAX 256
@@ -125,31 +126,6 @@ static int print_set(const json_t *objs, const struct render_args *a)
 	return rc;
 }
 
-/*
- * The variables of one render, later ones winning: the environment's
- * `vars`, the Application's annotations `vars.cairn.dev/NAME`, then --var.
- */
-static json_t *merge_vars(const cairn_env *env, const cairn_app *app, const json_t *cli)
-{
-	json_t *v = json_object();
-	const json_t *ann = NULL;
-	const char *k;
-	json_t *x;
-
-	if (v == NULL)
-		return NULL;
-	if (env && json_is_object(env->vars))
-		json_object_update(v, (json_t *)env->vars);
-	if (app && app->manifest)
-		ann = json_object_get(json_object_get(app->manifest, "metadata"), "annotations");
-	json_object_foreach((json_t *)ann, k,
-	                    x) if (strncmp(k, "vars.cairn.dev/", 15) == 0 && json_is_string(x))
-	        json_object_set(v, k + 15, x);
-	if (cli)
-		json_object_update(v, (json_t *)cli);
-	return v;
-}
-
 /* The environment's part of the options (borrowed from `env`). */
 static void env_opts(cairn_render_opts *o, const cairn_env *env)
 {
@@ -209,7 +185,7 @@ static int render_local(const struct render_args *a)
 		env_opts(&o, env);
 	}
 	o.no_subst = env == NULL && a->vars == NULL;
-	vars = merge_vars(env, NULL, a->vars);
+	vars = cairn_sync_app_vars(NULL, env, a->vars, NULL);
 	o.path = rel;
 	o.recursive = a->recursive;
 	o.vars = vars;
@@ -307,122 +283,6 @@ static int open_source(cairn_tree **out, struct render_ctx *c, const struct rend
 	return cairn_tree_open_git(out, repo, oid);
 }
 
-/* The plugin named `name` in the configuration, or NULL. */
-static const cairn_config_plugin *find_plugin(const cairn_config *cfg, const char *name)
-{
-	for (size_t i = 0; name && i < cfg->plugin_count; i++)
-		if (strcmp(cfg->plugins[i].name, name) == 0)
-			return &cfg->plugins[i];
-	return NULL;
-}
-
-/* `spec.source` or `spec.sources[i]` of the manifest (borrowed). */
-static const json_t *source_json(const cairn_app *app, size_t i)
-{
-	const json_t *spec = json_object_get(app->manifest, "spec");
-
-	if (app->multi_source)
-		return json_array_get(json_object_get(spec, "sources"), i);
-	return json_object_get(spec, "source");
-}
-
-/*
- * Render source `i` of `app` and append its objects to `all`: a Helm
- * source goes to the plugin named "helm" (refused when none is
- * configured), a source naming `plugin.name` to that plugin with its
- * `plugin.env` entries as parameters, anything else natively.
- */
-static int render_source(json_t *all, struct render_ctx *c, const struct render_args *a,
-                         const cairn_app *app, size_t i, const cairn_env *env, const json_t *vars)
-{
-	const cairn_app_source *s = &app->sources[i];
-	const json_t *sj = source_json(app, i), *pj = json_object_get(sj, "plugin"), *e;
-	const char *pname = json_string_value(json_object_get(pj, "name"));
-	const cairn_config_plugin *cp = NULL;
-	cairn_render_opts o = CAIRN_RENDER_OPTS_INIT;
-	cairn_render_plugin plug;
-	const char **argv = NULL;
-	cairn_tree *t = NULL;
-	json_t *objs = NULL, *params = json_object();
-	char refuse[600], empty[] = "/tmp/cairn-chart-XXXXXX";
-	size_t k;
-	int rc, made = 0;
-
-	if (params == NULL)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
-	if (s->chart || json_object_get(sj, "helm")) {
-		pname = "helm";
-		snprintf(refuse, sizeof(refuse), "Helm source '%s' of application '%s'",
-		         s->chart ? s->chart : (s->path ? s->path : s->repo_url), app->name);
-		o.refuse = refuse;
-	}
-	if (pname && (cp = find_plugin(&c->cfg, pname)) == NULL && !o.refuse) {
-		rc = cairn_error_set(CAIRN_ENOTFOUND,
-		                     "plugin '%s' of application '%s' is not configured", pname,
-		                     app->name);
-		goto out;
-	}
-	json_array_foreach(json_object_get(pj, "env"), k,
-	                   e) if (json_is_string(json_object_get(e, "name")))
-	        json_object_set(params, json_string_value(json_object_get(e, "name")),
-	                        json_object_get(e, "value"));
-	if (cp) {
-		if ((argv = calloc(cp->command_count + 1, sizeof(*argv))) == NULL) {
-			rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
-			goto out;
-		}
-		for (k = 0; k < cp->command_count; k++)
-			argv[k] = cp->command[k];
-		plug.name = cp->name;
-		plug.command = argv;
-		plug.timeout_ms = cp->timeout_ms;
-		o.plugin = &plug;
-		o.plugin_params = params;
-	}
-	o.path = s->path;
-	if (cp)
-		o.refuse = NULL;
-	o.recursive = s->directory_recurse;
-	o.app = app->name;
-	o.vars = vars;
-	o.subst_flags = a->lenient ? CAIRN_RENDER_SUBST_LENIENT : 0;
-	env_opts(&o, env);
-	if (app->dest_namespace)
-		o.namespace_ = app->dest_namespace;
-	if (o.refuse && !cp) {
-		rc = cairn_render_build(&objs, NULL, NULL, &o);
-		goto out;
-	}
-	if (s->chart) {
-		/* A chart from a Helm repository: no git tree; the plugin gets
-		 * the chart's coordinates as parameters and an empty directory. */
-		json_object_set_new(params, "CHART", json_string(s->chart));
-		json_object_set_new(params, "REPO_URL", json_string(s->repo_url));
-		json_object_set_new(params, "VERSION", json_string(s->target_revision));
-		o.path = NULL;
-		if (mkdtemp(empty) == NULL) {
-			rc = cairn_error_set_errno(errno, "cannot create a temporary directory");
-			goto out;
-		}
-		made = 1;
-		rc = cairn_tree_open_dir(&t, empty);
-	} else {
-		rc = open_source(&t, c, a, s->repo_url, s->target_revision);
-	}
-	if (rc < 0 || (rc = cairn_render_build(&objs, NULL, t, &o)) < 0)
-		goto out;
-	if (json_array_extend(all, objs) < 0)
-		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
-out:
-	json_decref(objs);
-	json_decref(params);
-	cairn_tree_free(t);
-	if (made)
-		rmdir(empty);
-	free(argv);
-	return rc;
-}
-
 /* APP, or the member of group NAME bound to --env. */
 static int find_app(const cairn_app **out, const cairn_app_set *set, const struct render_args *a)
 {
@@ -476,13 +336,25 @@ static int render_git(const struct render_args *a)
 		rc = cairn_error_set(CAIRN_ENOTFOUND, "environment '%s' is not defined", a->env);
 		goto fail;
 	}
-	if ((vars = merge_vars(env, app, a->vars)) == NULL || all == NULL) {
+	if ((vars = cairn_sync_app_vars(NULL, env, a->vars, NULL)) == NULL || all == NULL) {
 		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
 		goto fail;
 	}
-	for (size_t i = 0; app && i < app->source_count && rc == 0; i++)
-		if (!(app->sources[i].ref && !app->sources[i].path && !app->sources[i].chart))
-			rc = render_source(all, &c, a, app, i, env, vars);
+	if (app) {
+		cairn_app_render_opts ro = {&c.cfg,
+		                            c.git,
+		                            a->repo_root,
+		                            a->vars,
+		                            a->lenient ? CAIRN_RENDER_SUBST_LENIENT : 0,
+		                            NULL};
+		cairn_app_render_result rr;
+
+		if ((rc = cairn_sync_render_app(&rr, &ro, app, env)) == 0) {
+			if (json_array_extend(all, rr.objs) < 0)
+				rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+			cairn_app_render_result_dispose(&rr);
+		}
+	}
 	if (rc == 0 && !app) {
 		cairn_render_opts o = CAIRN_RENDER_OPTS_INIT;
 		cairn_tree *t = NULL;

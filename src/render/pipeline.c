@@ -32,7 +32,14 @@ static int build_source(json_t **out, cairn_tree *t, const cairn_render_opts *o,
 		return rc;
 	if (rc > 0)
 		return kustomize__build(out, t, dir, o->prov);
-	return cairn_render_directory(out, t, dir, o->recursive);
+	{
+		cairn_render_dir_opts d = CAIRN_RENDER_DIR_OPTS_INIT;
+
+		d.recurse = o->recursive;
+		d.include = o->include;
+		d.exclude = o->exclude;
+		return cairn_render_directory_opts(out, t, dir, &d);
+	}
 }
 
 /* When recording, the records of the objects of `in` go to their copies. */
