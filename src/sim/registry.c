@@ -84,6 +84,8 @@ static const struct builtin builtins[] = {
          VERBS_ALL},
         {"autoscaling", "v2", "HorizontalPodAutoscaler", "horizontalpodautoscalers",
          "horizontalpodautoscaler", "hpa", "all", 1, 1, 0, VERBS_ALL},
+        {"discovery.k8s.io", "v1", "EndpointSlice", "endpointslices", "endpointslice", NULL, NULL,
+         1, 0, 0, VERBS_ALL},
         {"coordination.k8s.io", "v1", "Lease", "leases", "lease", NULL, NULL, 1, 0, 0, VERBS_ALL},
         {"apiextensions.k8s.io", "v1", "CustomResourceDefinition", "customresourcedefinitions",
          "customresourcedefinition", "crd,crds", "api-extensions", 0, 1, 0, VERBS_ALL},

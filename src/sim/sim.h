@@ -95,6 +95,12 @@ typedef int (*sim_store_iter_fn)(void *ud, const char *ns, const char *name, con
                                  size_t len);
 int sim_store_iter(sim_store *st, const char *group, const char *plural, const char *ns,
                    const char *after, sim_store_iter_fn fn, void *ud);
+/* Like sim_store_iter over all namespaces, with each object's
+ * resourceVersion, so a caller keeping parsed copies re-reads only what moved. */
+typedef int (*sim_store_iter_rv_fn)(void *ud, const char *ns, const char *name, uint64_t rv,
+                                    const char *json, size_t len);
+int sim_store_iter_rv(sim_store *st, const char *group, const char *plural, sim_store_iter_rv_fn fn,
+                      void *ud);
 /* Objects whose metadata.ownerReferences name uid; for garbage collection. */
 int sim_store_dependents(sim_store *st, const char *uid, json_t **out_keys);
 /* Persist / load all objects (JSON lines of {"g","p","o"}); CAIRN_EIO etc. */

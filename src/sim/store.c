@@ -552,6 +552,20 @@ out:
  * to and including that key. The store stays locked during the walk, so fn
  * must not block. Returns 0, or fn's negative code.
  */
+int sim_store_iter_rv(sim_store *st, const char *group, const char *plural, sim_store_iter_rv_fn fn,
+                      void *ud)
+{
+	struct sim_bucket *b;
+	int rc = 0;
+
+	sim_store_lock(st);
+	b = bucket_find(st, group, plural, 0);
+	for (size_t i = 0; b && i < b->n && !rc; i++)
+		rc = fn(ud, b->v[i]->ns, b->v[i]->name, b->v[i]->rv, b->v[i]->json, b->v[i]->len);
+	sim_store_unlock(st);
+	return rc > 0 ? 0 : rc;
+}
+
 int sim_store_iter(sim_store *st, const char *group, const char *plural, const char *ns,
                    const char *after, sim_store_iter_fn fn, void *ud)
 {

@@ -237,41 +237,6 @@ void sim_workloads_admin(sim_workloads *w, const char *method, const char *body,
 
 /* ---- helpers ---- */
 
-/* Copies the bytes only: parsing happens after the store lock is released,
- * so API requests do not wait on the controller's JSON work. */
-static int list_cb(void *ud, const char *ns, const char *name, const char *json, size_t len)
-{
-	json_t *s = json_stringn_nocheck(json, len);
-
-	(void)ns;
-	(void)name;
-	if (s)
-		json_array_append_new(ud, s);
-	return 0;
-}
-
-json_t *sim_wl__list(sim_workloads *w, const char *group, const char *plural)
-{
-	json_t *raw = json_array(), *a = json_array(), *s;
-	size_t i;
-
-	sim_store_iter(w->srv->store, group, plural, NULL, NULL, list_cb, raw);
-	json_array_foreach(raw, i, s)
-	{
-		json_t *o = NULL;
-		if (cairn_json_parse(&o, json_string_value(s), json_string_length(s), NULL) == 0)
-			json_array_append_new(a, o);
-	}
-	json_decref(raw);
-	return a;
-}
-
-void sim_wl__due(sim_workloads *w, cairn_usec t)
-{
-	if (t < w->next_due)
-		w->next_due = t;
-}
-
 const char *sim_wl__name(const json_t *obj)
 {
 	return json_string_value(json_object_get(json_object_get(obj, "metadata"), "name"));
@@ -730,7 +695,12 @@ void sim_wl__pods(sim_workloads *w, json_t *pods)
 	json_t *p;
 	size_t i;
 
-	json_array_foreach(pods, i, p) pod_sync(w, p);
+	json_array_foreach(pods, i, p)
+	{
+		w->cur = sim_wl__uid(p);
+		pod_sync(w, p);
+	}
+	w->cur = NULL;
 }
 
 /* Forget first-seen times of objects that are gone (every 50 ticks). */
@@ -760,24 +730,25 @@ static void prune_seen(sim_workloads *w)
 	json_decref(live);
 }
 
-/* A pass is skipped when nothing was written since the last one and no
- * timer (a Pod's ready delay, a restart, a load balancer, the progress
- * deadline of a Deployment still rolling: checked every second) is due. */
+/* A pass is skipped when nothing was written since the last one, no timer
+ * is due and the settings did not change. A pass reconciles only what is
+ * dirty (workload_index.c): Pods first, then their owners up the chain. */
 static void tick(sim_workloads *w)
 {
 	json_t *pods, *by_owner;
 
 	w->now = cairn_time_now();
-	if (w->ticks && sim_store_rv(w->srv->store) == w->last_rv && w->now < w->next_due &&
-	    memcmp(&w->tick_cfg, &w->last_cfg, sizeof w->tick_cfg) == 0)
+	if (!w->ticks || memcmp(&w->tick_cfg, &w->last_cfg, sizeof w->tick_cfg))
+		w->full = 1;
+	if (!w->full && sim_store_rv(w->srv->store) == w->last_rv && w->now < w->next_due)
 		return;
 	w->last_cfg = w->tick_cfg;
-	w->next_due = w->now + 30 * (cairn_usec)1000000;
-	pods = sim_wl__list(w, "", "pods");
+	sim_wl__timers_fire(w);
+	pods = sim_wl__work(w, "", "pods");
 	sim_wl__pods(w, pods);
-	sim_wl__deployments(w);
 	json_decref(pods);
-	/* Re-read: the lifecycle above changed readiness. */
+	sim_wl__deployments(w);
+	/* Cached state, refreshed: the lifecycle above changed readiness. */
 	pods = sim_wl__list(w, "", "pods");
 	by_owner = sim_wl__by_owner(pods);
 	sim_wl__replicasets(w, by_owner);
@@ -787,6 +758,7 @@ static void tick(sim_workloads *w)
 	sim_wl__services(w, pods);
 	json_decref(by_owner);
 	json_decref(pods);
+	sim_wl__pass_end(w);
 	if (++w->ticks % 50 == 0)
 		prune_seen(w);
 	w->last_rv = sim_store_rv(w->srv->store);
@@ -851,6 +823,7 @@ void sim_workloads_stop(sim_workloads *w)
 	}
 	pthread_mutex_destroy(&w->mu);
 	pthread_cond_destroy(&w->cv);
+	sim_wl__index_free(w);
 	json_decref(w->seen);
 	free(w);
 }

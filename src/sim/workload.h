@@ -56,8 +56,19 @@ typedef struct sim_workloads {
 	uint64_t rng;
 	uint64_t ticks;
 	uint64_t last_rv;           /* store version after the last pass */
-	cairn_usec next_due;        /* earliest timer of the last pass */
+	cairn_usec next_due;        /* earliest pending timer */
 	struct sim_wl_cfg last_cfg; /* settings of the last pass */
+	/* The incremental part (see workload_index.c): parsed objects kept
+	 * between passes, re-parsed only when their resourceVersion moves; the
+	 * uids (and "ns:<namespace>" for Services) a pass must reconcile; timers
+	 * in a min-heap, each naming the uid it wakes. */
+	struct sim_wl_kind *kinds;
+	json_t *dirty;
+	int full;        /* reconcile every object this pass */
+	const char *cur; /* uid being reconciled: sim_wl__due wakes it */
+	struct sim_wl_timer *timers;
+	size_t ntimers, captimers;
+	uint64_t reparsed; /* objects parsed since start (for tests and figures) */
 } sim_workloads;
 
 /**
@@ -93,8 +104,24 @@ void sim_workloads_admin(sim_workloads *w, const char *method, const char *body,
 
 /* ---- shared between the workload*.c files (controller thread only) ---- */
 
-/* Every object of group/plural in all namespaces, parsed (new array). */
+/* Every object of group/plural in all namespaces, parsed (new array of
+ * borrowed cached objects: read them, never change them). */
 json_t *sim_wl__list(sim_workloads *w, const char *group, const char *plural);
+/* The objects of group/plural this pass must reconcile (their uid is dirty,
+ * a Service whose namespace's Pods changed, or a full pass): a new array of
+ * private copies the caller may change; their dirty marks are consumed. */
+json_t *sim_wl__work(sim_workloads *w, const char *group, const char *plural);
+/* Bring the cached objects of group/plural up to date with the store,
+ * marking what changed dirty (its uid and its controller owner's uid). */
+void sim_wl__refresh(sim_workloads *w, const char *group, const char *plural);
+/* Mark uid for reconciling in this or the next pass. */
+void sim_wl__mark(sim_workloads *w, const char *uid);
+/* Pop every timer due at w->now, marking its uid dirty. */
+void sim_wl__timers_fire(sim_workloads *w);
+/* End a pass: drop marks no phase took and the Services' namespace marks. */
+void sim_wl__pass_end(sim_workloads *w);
+/* Free the cache and timers. */
+void sim_wl__index_free(sim_workloads *w);
 /* Store obj (whose old state is old) with the controller as field manager;
  * 0 or a store error (a conflict is retried on the next tick). */
 int sim_wl__update(sim_workloads *w, const char *group, const char *plural, json_t *obj,

@@ -346,12 +346,17 @@ static void deploy_sync(sim_workloads *w, json_t *d, json_t *owned)
 
 void sim_wl__deployments(sim_workloads *w)
 {
-	json_t *ds = sim_wl__list(w, "apps", "deployments");
 	json_t *rss = sim_wl__list(w, "apps", "replicasets");
+	json_t *ds = sim_wl__work(w, "apps", "deployments");
 	json_t *by = sim_wl__by_owner(rss), *d;
 	size_t i;
 
-	json_array_foreach(ds, i, d) deploy_sync(w, d, json_object_get(by, sim_wl__uid(d)));
+	json_array_foreach(ds, i, d)
+	{
+		w->cur = sim_wl__uid(d);
+		deploy_sync(w, d, json_object_get(by, sim_wl__uid(d)));
+	}
+	w->cur = NULL;
 	json_decref(by);
 	json_decref(rss);
 	json_decref(ds);
@@ -567,10 +572,14 @@ static void rs_sync(sim_workloads *w, json_t *rs, json_t *owned)
 
 void sim_wl__replicasets(sim_workloads *w, json_t *pods_by_owner)
 {
-	json_t *rss = sim_wl__list(w, "apps", "replicasets"), *rs;
+	json_t *rss = sim_wl__work(w, "apps", "replicasets"), *rs;
 	size_t i;
 
 	json_array_foreach(rss, i, rs)
-	        rs_sync(w, rs, json_object_get(pods_by_owner, sim_wl__uid(rs)));
+	{
+		w->cur = sim_wl__uid(rs);
+		rs_sync(w, rs, json_object_get(pods_by_owner, sim_wl__uid(rs)));
+	}
+	w->cur = NULL;
 	json_decref(rss);
 }

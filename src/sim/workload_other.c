@@ -167,11 +167,15 @@ static void job_sync(sim_workloads *w, json_t *job, json_t *owned)
 
 void sim_wl__jobs(sim_workloads *w, json_t *pods_by_owner)
 {
-	json_t *jobs = sim_wl__list(w, "batch", "jobs"), *j;
+	json_t *jobs = sim_wl__work(w, "batch", "jobs"), *j;
 	size_t i;
 
 	json_array_foreach(jobs, i, j)
-	        job_sync(w, j, json_object_get(pods_by_owner, sim_wl__uid(j)));
+	{
+		w->cur = sim_wl__uid(j);
+		job_sync(w, j, json_object_get(pods_by_owner, sim_wl__uid(j)));
+	}
+	w->cur = NULL;
 	json_decref(jobs);
 }
 
@@ -309,11 +313,15 @@ static void sts_sync(sim_workloads *w, json_t *sts, json_t *owned)
 
 void sim_wl__statefulsets(sim_workloads *w, json_t *pods_by_owner)
 {
-	json_t *all = sim_wl__list(w, "apps", "statefulsets"), *s;
+	json_t *all = sim_wl__work(w, "apps", "statefulsets"), *s;
 	size_t i;
 
 	json_array_foreach(all, i, s)
-	        sts_sync(w, s, json_object_get(pods_by_owner, sim_wl__uid(s)));
+	{
+		w->cur = sim_wl__uid(s);
+		sts_sync(w, s, json_object_get(pods_by_owner, sim_wl__uid(s)));
+	}
+	w->cur = NULL;
 	json_decref(all);
 }
 
@@ -380,7 +388,7 @@ static void ds_sync(sim_workloads *w, json_t *ds, json_t *owned, const json_t *n
 
 void sim_wl__daemonsets(sim_workloads *w, json_t *pods_by_owner)
 {
-	json_t *all = sim_wl__list(w, "apps", "daemonsets"), *d, *nodes, *names = json_array();
+	json_t *all = sim_wl__work(w, "apps", "daemonsets"), *d, *nodes, *names = json_array();
 	size_t i;
 
 	if (!json_array_size(all))
@@ -391,7 +399,11 @@ void sim_wl__daemonsets(sim_workloads *w, json_t *pods_by_owner)
 	if (!json_array_size(names))
 		json_array_append_new(names, json_string(SIM_NODE));
 	json_array_foreach(all, i, d)
-	        ds_sync(w, d, json_object_get(pods_by_owner, sim_wl__uid(d)), names);
+	{
+		w->cur = sim_wl__uid(d);
+		ds_sync(w, d, json_object_get(pods_by_owner, sim_wl__uid(d)), names);
+	}
+	w->cur = NULL;
 out:
 	json_decref(names);
 	json_decref(all);
@@ -579,16 +591,18 @@ static void svc_lb(sim_workloads *w, json_t *svc)
 
 void sim_wl__services(sim_workloads *w, json_t *pods)
 {
-	json_t *svcs = sim_wl__list(w, "", "services"), *s;
+	json_t *svcs = sim_wl__work(w, "", "services"), *s;
 	size_t i;
 
 	json_array_foreach(svcs, i, s)
 	{
 		if (deleting(s))
 			continue;
+		w->cur = sim_wl__uid(s);
 		if (json_object_size(json_object_get(json_object_get(s, "spec"), "selector")))
 			svc_endpoints(w, s, pods);
 		svc_lb(w, s);
 	}
+	w->cur = NULL;
 	json_decref(svcs);
 }

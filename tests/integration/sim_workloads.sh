@@ -243,6 +243,12 @@ check "LoadBalancer Service gets an ingress IP after the delay" \
 k scale deploy/roll --replicas=3
 check "Endpoints follow a scale-up" \
 	wait_for 10 sh -c "[ \$(kubectl get endpoints roll -o jsonpath='{.subsets[0].addresses[*].ip}' | wc -w) = 3 ]"
+slips() { [ "$(kubectl get endpointslices -l kubernetes.io/service-name=roll -o jsonpath='{range .items[*].endpoints[?(@.conditions.ready==true)]}{.addresses[0]}{"\n"}{end}' | wc -l)" = 3 ]; }
+check "kubectl get endpointslices serves the Service's slice with its 3 ready Pods" wait_for 10 slips
+check "the EndpointSlice is named <service>-<5 characters> and owned by the Service" \
+	test "$(jp endpointslices -l kubernetes.io/service-name=roll -o jsonpath='{.items[0].metadata.ownerReferences[0].kind}/{.items[0].metadata.ownerReferences[0].name}/{.items[0].addressType}')" = Service/roll/IPv4
+check "the EndpointSlice name has the Service's name and 5 more characters" \
+	sh -c "kubectl get endpointslices -o name | grep -Eq '^endpointslice.discovery.k8s.io/roll-[a-z0-9]{5}\$'"
 
 # ---- StatefulSet and DaemonSet ----
 cat >"$TMP/sts.yaml" <<'YAML'
