@@ -237,6 +237,23 @@ static int put_float(cairn_buf *b, double f)
 	return cairn_buf_puts(b, tmp);
 }
 
+/* A JSON string; bytes that are not valid UTF-8 pass through unchanged
+ * (the text is for records and messages, not for a JSON parser). */
+static int put_string(cairn_buf *b, const char *s)
+{
+	int rc = cairn_buf_putc(b, '"');
+
+	for (const unsigned char *p = (const unsigned char *)s; rc == 0 && *p; p++) {
+		if (*p == '"' || *p == '\\')
+			rc = cairn_buf_printf(b, "\\%c", *p);
+		else if (*p < 0x20)
+			rc = cairn_buf_printf(b, "\\u%04x", *p);
+		else
+			rc = cairn_buf_putc(b, (char)*p);
+	}
+	return rc == 0 ? cairn_buf_putc(b, '"') : rc;
+}
+
 static int put_value(cairn_buf *b, const cairn_value *v)
 {
 	int rc = 0;
@@ -250,16 +267,8 @@ static int put_value(cairn_buf *b, const cairn_value *v)
 		return cairn_buf_printf(b, "%lld", (long long)v->i);
 	case CAIRN_VALUE_FLOAT:
 		return put_float(b, v->f);
-	case CAIRN_VALUE_STRING: {
-		json_t *s = json_string(v->s);
-		char *t = s != NULL ? json_dumps(s, JSON_ENCODE_ANY) : NULL;
-
-		rc = t != NULL ? cairn_buf_puts(b, t)
-		               : cairn_error_set(CAIRN_ENOMEM, "out of memory");
-		free(t);
-		json_decref(s);
-		return rc;
-	}
+	case CAIRN_VALUE_STRING:
+		return put_string(b, v->s);
 	case CAIRN_VALUE_LIST:
 	case CAIRN_VALUE_MAP:
 		rc = cairn_buf_putc(b, v->kind == CAIRN_VALUE_LIST ? '[' : '{');

@@ -397,6 +397,89 @@ START_TEST(test_two_metrics)
 }
 END_TEST
 
+static const struct {
+	const char *path;
+	const char *want; /* the value as JSON, or "!" + part of the error */
+} paths[] = {
+        {"{$}", "{\"a\":{\"b\":[1,{\"c\":\"x\"}],\"k.e\":true}}"},
+        {"{$.a.b[0]}", "1"},
+        {"{.a.b[1].c}", "\"x\""},
+        {"{$.a['k.e']}", "true"},
+        {"{$.a[\"b\"][1]}", "{\"c\":\"x\"}"},
+        {"{$.a.z}", "!jsonPath '{$.a.z}': no member 'z'"},
+        {"{$.a.b[5]}", "!jsonPath '{$.a.b[5]}': no element [5]"},
+        {"{$.a.b[*]}", "!only .name, ['name'] and [N] steps are supported (at '[*]')"},
+        {"{$..c}", "!only .name, ['name'] and [N] steps are supported"},
+        {"$.a", "!jsonPath '$.a': expected '{$.field}'"},
+        {"{$.a['b}", "!jsonPath '{$.a['b}': unterminated key"},
+};
+
+START_TEST(test_jsonpath)
+{
+	json_t *doc = J("{'a':{'b':[1,{'c':'x'}],'k.e':true}}");
+	const json_t *v = NULL;
+	int rc = cairn_analysis_jsonpath(&v, doc, paths[_i].path);
+
+	if (paths[_i].want[0] == '!') {
+		ck_assert_int_lt(rc, 0);
+		ck_assert_ptr_null(v);
+		ck_assert_error_contains(paths[_i].want + 1);
+	} else {
+		char *text;
+
+		ck_assert_msg(rc == 0, "%s: %s", paths[_i].path, cairn_error_last()->message);
+		text = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY | JSON_SORT_KEYS);
+		ck_assert_str_eq(text, paths[_i].want);
+		free(text);
+	}
+	json_decref(doc);
+}
+END_TEST
+
+/* Providers that cannot answer: each is an error with a message, which a
+ * run records as an Error measurement. */
+START_TEST(test_provider_errors)
+{
+	cairn_analysis_metric m = {0};
+	cairn_analysis_ctx ctx = CAIRN_ANALYSIS_CTX_INIT;
+	cairn_value *v = NULL;
+
+	m.name = "m";
+	m.provider = "prometheus";
+	m.provider_spec = J("{'address':'http://127.0.0.1:1/','query':'up','timeout':2}");
+	ck_assert_int_eq(cairn_analysis_measure(&v, &m, &ctx), CAIRN_EIO);
+	ck_assert_error_contains("prometheus: GET http://127.0.0.1:1/api/v1/query?query=up: ");
+	json_decref(m.provider_spec);
+	m.provider_spec = J("{'query':'up'}");
+	ck_assert_int_eq(cairn_analysis_measure(&v, &m, &ctx), CAIRN_EINVAL);
+	ck_assert_error_contains("prometheus: 'address' and 'query' are required");
+	json_decref(m.provider_spec);
+	m.provider = "web";
+	m.provider_spec = J("{'url':'http://127.0.0.1:1/x','method':'DELETE'}");
+	ck_assert_int_eq(cairn_analysis_measure(&v, &m, &ctx), CAIRN_EINVAL);
+	ck_assert_error_contains("web: method 'DELETE' is not GET, POST or PUT");
+	json_decref(m.provider_spec);
+	m.provider_spec = J("{'url':'http://127.0.0.1:1/x','body':'{}'}");
+	ck_assert_int_eq(cairn_analysis_measure(&v, &m, &ctx), CAIRN_EINVAL);
+	ck_assert_error_contains("web: a body needs method POST or PUT");
+	json_decref(m.provider_spec);
+	m.provider_spec =
+	        J("{'url':'http://127.0.0.1:1/x','headers':[{'key':'A\\nB','value':'v'}]}");
+	ck_assert_int_eq(cairn_analysis_measure(&v, &m, &ctx), CAIRN_EINVAL);
+	ck_assert_error_contains("headers[0]: expected a key and a value without line breaks");
+	json_decref(m.provider_spec);
+	m.provider = "kubernetes";
+	m.provider_spec = J("{'name':'web'}");
+	ck_assert_int_eq(cairn_analysis_measure(&v, &m, &ctx), CAIRN_EINVAL);
+	ck_assert_error_contains("kubernetes: no cluster client was given");
+	m.provider = "job";
+	ck_assert_int_eq(cairn_analysis_measure(&v, &m, &ctx), CAIRN_EUNSUPPORTED);
+	ck_assert_error_contains("metric 'm': provider 'job' is not supported yet");
+	ck_assert_ptr_null(v);
+	json_decref(m.provider_spec);
+}
+END_TEST
+
 void rollout_analysis_tests(Suite *s)
 {
 	TCase *tc = tcase_create("analysis");
@@ -408,5 +491,7 @@ void rollout_analysis_tests(Suite *s)
 	tcase_add_loop_test(tc, test_template_errors, 0,
 	                    (int)(sizeof(bad_templates) / sizeof(bad_templates[0])));
 	tcase_add_test(tc, test_two_metrics);
+	tcase_add_loop_test(tc, test_jsonpath, 0, (int)(sizeof(paths) / sizeof(paths[0])));
+	tcase_add_test(tc, test_provider_errors);
 	suite_add_tcase(s, tc);
 }

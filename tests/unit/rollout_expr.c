@@ -96,6 +96,7 @@ static const struct {
         {"'a' + 'b'", R_NIL, "!'+' needs numbers, got string and string"},
         {"\"it's\" == 'it\\'s'", R_NIL, "true"},
         {"nil == nil", R_NIL, "true"},
+        {"'a\"b\\\\c\\n'", R_NIL, "\"a\\\"b\\\\c\\u000a\""},
         {"1 == 1.0", R_NIL, "true"},
         {"1 == '1'", R_NIL, "false"},
         {"1 != '1'", R_NIL, "true"},
