@@ -78,7 +78,7 @@ mkdir -p "$HOME"
 "$SIM" --listen 127.0.0.1:0 --kubeconfig-out "$KUBECONFIG" --metrics-listen 127.0.0.1:0 \
 	--traffic-rps 200 \
 	--traffic-rule 'hash=aaaa*,error_ratio=0.01' \
-	--traffic-rule 'hash=bbbb*,error_ratio=0.2' \
+	--traffic-rule 'hash=bbbb*,error_ratio=0.2' --fail-rule '*:bad*=crashloop' \
 	>"$TMP/sim.out" 2>"$TMP/sim.err" &
 SIMPID=$!
 for _ in $(seq 100); do
@@ -192,6 +192,36 @@ check "prometheus stopped: measurements become Errors naming the connection fail
 	grep -q '^measure p_down Error value=- msg=prometheus: GET http://127.0.0.1:.*/api/v1/query' "$TMP/p_down.out"
 check "prometheus stopped: Error after consecutiveErrorLimit (4) + 1 errors in a row" \
 	sh -c "[ \"\$(tail -n1 '$TMP/p_down.out')\" = 'phase Error' ] && [ \$(grep -c '^measure p_down Error' '$TMP/p_down.out') = 5 ]"
+
+# ---- kubernetes provider: Deployments run by cairn-sim's controller ----
+dep() { # NAME IMAGE
+	printf -- '---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: %s}\nspec:\n' "$1"
+	printf '  replicas: 2\n  selector: {matchLabels: {app: %s}}\n' "$1"
+	printf '  template:\n    metadata: {labels: {app: %s}}\n' "$1"
+	printf '    spec: {containers: [{name: c, image: "%s"}]}\n' "$2"
+}
+{ dep good web:1; dep bad web:bad1; } >"$TMP/deps.yaml"
+timeout 60 kubectl apply -f "$TMP/deps.yaml" >"$TMP/deps.out" 2>&1
+timeout 60 kubectl rollout status deployment/good --timeout=50s >>"$TMP/deps.out" 2>&1
+check "cairn-sim rolls out Deployment good" test $? = 0
+KUBE="      kubernetes: {kind: Deployment, name: '{{args.hash}}'}"
+template k_good "$KUBE" \
+	"    successCondition: result.health == 'Healthy' && result.readyReplicas == 2 && result.restarts == 0 && result.pods == 2"
+run k_good --arg hash=good --kubeconfig "$KUBECONFIG"
+sed 's/^/# k_good: /' "$TMP/k_good.out"
+check "kubernetes: a healthy Deployment with 2 ready Pods and no restarts -> Successful" \
+	test "$(phase k_good)" = "phase Successful"
+template k_bad "$KUBE" \
+	"    interval: 500ms
+    failureCondition: result.restarts > 0"
+run k_bad --arg hash=bad --kubeconfig "$KUBECONFIG" --deadline 40
+tail -n 2 "$TMP/k_bad.out" | sed 's/^/# k_bad: /'
+check "kubernetes: a crash-looping Deployment's restarts -> Failed" \
+	sh -c "[ \"\$(tail -n1 '$TMP/k_bad.out')\" = 'phase Failed' ] && grep -q '\"restarts\":[1-9]' '$TMP/k_bad.out'"
+template k_none "$KUBE" "    successCondition: result.health == 'Healthy'"
+run k_none --arg hash=nothing --kubeconfig "$KUBECONFIG"
+check "kubernetes: a missing Deployment is health Missing, not Healthy -> Failed" \
+	sh -c "[ \"\$(tail -n1 '$TMP/k_none.out')\" = 'phase Failed' ] && grep -q '\"health\":\"Missing\"' '$TMP/k_none.out'"
 
 kill "$SIMPID"
 wait "$SIMPID" 2>/dev/null

@@ -3,6 +3,7 @@
  * time, for tests/integration/analysis.sh:
  *
  *   analysis_run TEMPLATE.yaml [--arg NAME=VALUE]... [--deadline SECONDS]
+ *                [--kubeconfig PATH]   (for the kubernetes provider)
  *
  * Prints one line per measurement ("measure METRIC PHASE value=... msg=...")
  * and a last line "phase PHASE"; exits 0 when the run is Successful, 1 for
@@ -15,6 +16,7 @@
 
 #include "cairn/analysis.h"
 #include "cairn/error.h"
+#include "cairn/kube.h"
 #include "cairn/util.h"
 #include "cairn/yaml.h"
 
@@ -32,11 +34,13 @@ static void sleep_until(cairn_usec at)
 }
 
 /* Measure and record until the run completes or the deadline passes. */
-static cairn_analysis_phase drive(cairn_analysis_run *run, cairn_usec deadline)
+static cairn_analysis_phase drive(cairn_analysis_run *run, cairn_usec deadline,
+                                  cairn_kube_client *kube)
 {
 	cairn_analysis_ctx ctx = CAIRN_ANALYSIS_CTX_INIT;
 	cairn_analysis_next nx;
 
+	ctx.kube = kube;
 	for (;;) {
 		cairn_usec now = cairn_time_now(), t0;
 		const cairn_analysis_metric *m;
@@ -80,6 +84,10 @@ int main(int argc, char **argv)
 	cairn_analysis_arg args[MAX_ARGS];
 	cairn_analysis_template *t = NULL;
 	cairn_analysis_run *run = NULL;
+	cairn_kubeconfig *kc = NULL;
+	cairn_kube_config *cfg = NULL;
+	cairn_kube_client *kube = NULL;
+	const char *kubeconfig = NULL;
 	json_t *docs = NULL;
 	size_t n = 0;
 	long deadline_s = 60;
@@ -100,11 +108,19 @@ int main(int argc, char **argv)
 			*eq = '\0';
 			args[n].name = argv[i + 1];
 			args[n++].value = eq + 1;
+		} else if (strcmp(argv[i], "--kubeconfig") == 0) {
+			kubeconfig = argv[i + 1];
 		} else if (strcmp(argv[i], "--deadline") == 0) {
 			deadline_s = strtol(argv[i + 1], NULL, 10);
 		} else {
 			return 2;
 		}
+	}
+	if (kubeconfig != NULL && (cairn_kubeconfig_load(&kc, kubeconfig, 0) < 0 ||
+	                           cairn_kube_config_resolve(&cfg, kc, NULL) < 0 ||
+	                           cairn_kube_client_new(&kube, cfg, NULL) < 0)) {
+		fprintf(stderr, "analysis_run: %s\n", cairn_error_last()->message);
+		goto out;
 	}
 	if (cairn_yaml_load_file(&docs, NULL, argv[1], NULL) < 0 ||
 	    cairn_analysis_template_parse(&t, json_array_get(docs, 0), argv[1]) < 0 ||
@@ -112,10 +128,13 @@ int main(int argc, char **argv)
 		fprintf(stderr, "analysis_run: %s\n", cairn_error_last()->message);
 		goto out;
 	}
-	phase = drive(run, cairn_time_now() + (cairn_usec)deadline_s * 1000000);
+	phase = drive(run, cairn_time_now() + (cairn_usec)deadline_s * 1000000, kube);
 	printf("phase %s\n", cairn_analysis_phase_name(phase));
 	status = phase == CAIRN_ANALYSIS_SUCCESSFUL ? 0 : 1;
 out:
+	cairn_kube_client_free(kube);
+	cairn_kube_config_free(cfg);
+	cairn_kubeconfig_free(kc);
 	cairn_analysis_run_free(run);
 	cairn_analysis_template_free(t);
 	json_decref(docs);
