@@ -28,6 +28,8 @@ int cmd_env(int argc, char **argv);
 /* cmd_env_diff.c (cairn-git): `cairn env diff`; argv[0] is "diff". */
 int cmd_env_diff(int argc, char **argv);
 int cmd_kube(int argc, char **argv);
+/* cmd_token.c: `cairn token hash|new` (API token hashes for cairn.yaml). */
+int cmd_token(int argc, char **argv);
 /* cmd_drift.c (cairn-git): `cairn drift watch|list|show`. */
 int cmd_drift(int argc, char **argv);
 int cmd_render(int argc, char **argv);

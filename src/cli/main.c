@@ -42,6 +42,7 @@ static const cli_command commands[] = {
          GIT_COMMAND(cmd_kube)},
         {"drift", "drift: watch an app for live changes (detect/correct), list, show records",
          GIT_COMMAND(cmd_drift)},
+        {"token", "API tokens: hash one for cairn.yaml, or make a new one", cmd_token},
         {"version", "print the version", cmd_version},
         {"help", "show this help", cmd_help},
 };

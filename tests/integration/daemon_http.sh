@@ -116,6 +116,17 @@ curl -s "http://127.0.0.1:$PORT/metrics" >"$TMP/metrics2"
 check "metrics: rate-limited requests counted" grep -q '^cairn_http_refused_total{reason="rate_limited"} \([7-9]\|1[0-9]\)$' "$TMP/metrics2"
 check "healthz is not rate limited" test "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$PORT/healthz")" = 200
 
+# cairn token: the hash that goes into api.tokens[].sha256
+if [ -x "$CAIRN" ]; then
+	check "cairn token hash prints the SHA-256 of the token on stdin" \
+		test "$(printf 'tok-dev\n' | "$CAIRN" token hash)" = "$(printf %s tok-dev | sha256sum | cut -d' ' -f1)"
+	"$CAIRN" token new >"$TMP/new"
+	check "cairn token new prints a token and its hash" \
+		test "$(sed -n 2p "$TMP/new")" = "$(sed -n 1p "$TMP/new" | tr -d '\n' | sha256sum | cut -d' ' -f1)"
+	check "cairn token new makes a different token each time" test "$("$CAIRN" token new | head -1)" != "$(head -1 "$TMP/new")"
+	check "cairn token hash refuses empty input" bash -c "! '$CAIRN' token hash </dev/null 2>/dev/null"
+fi
+
 stop_all
 check "SIGTERM stops the server" bash -c "! kill -0 $PID_main 2>/dev/null"
 done_testing
