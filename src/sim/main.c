@@ -136,11 +136,25 @@ int main(int argc, char **argv)
 				fprintf(stderr, "cairn-sim: %s\n", cairn_error_last()->message);
 				return 2;
 			}
-		} else if (!strcmp(a, "--traffic-rule") && nrules < sizeof rules / sizeof rules[0])
+		} else if (!strcmp(a, "--traffic-rule")) {
+			if (nrules >= sizeof rules / sizeof rules[0]) {
+				fprintf(stderr,
+				        "cairn-sim: too many --traffic-rule flags (at most %zu)\n",
+				        sizeof rules / sizeof rules[0]);
+				return 2;
+			}
 			rules[nrules++] = v;
-		else if (!strcmp(a, "--traffic-rps"))
-			rps = strtod(v, NULL);
-		else if (!strcmp(a, "--metrics-listen"))
+		} else if (!strcmp(a, "--traffic-rps")) {
+			char *end;
+			rps = strtod(v, &end);
+			if (end == v || *end || !(rps >= 0 && rps <= 1e9)) {
+				fprintf(stderr,
+				        "cairn-sim: --traffic-rps wants requests per second "
+				        "(0 to 1000000000), not '%s'\n",
+				        v);
+				return 2;
+			}
+		} else if (!strcmp(a, "--metrics-listen"))
 			metrics_listen = v;
 		else if (!strcmp(a, "--history"))
 			history = strtoul(v, NULL, 10);

@@ -18,6 +18,22 @@ fi
 SIMPID= PROMPID=
 trap '[ -n "$PROMPID" ] && kill "$PROMPID" 2>/dev/null; [ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 export HOME="$TMP/home" KUBECONFIG="$TMP/kubeconfig"
+
+# Bad traffic flags stop the simulator with exit 2 and say what was expected.
+refused() { # WANT ARGS...: exit 2 and WANT in the message
+	local want=$1 rc=0
+	shift
+	"$SIM" --listen 127.0.0.1:0 "$@" >"$TMP/bad.out" 2>&1 || rc=$?
+	[ "$rc" = 2 ] && grep -qF -- "$want" "$TMP/bad.out"
+}
+check "--traffic-rps refuses a non-number" \
+	refused "--traffic-rps wants requests per second (0 to 1000000000), not 'fast'" --traffic-rps fast
+check "--traffic-rps refuses trailing junk" refused "not '5x'" --traffic-rps 5x
+many=""
+for _ in $(seq 65); do many="$many --traffic-rule *=errorRatio:0.1"; done
+# shellcheck disable=SC2086
+check "a 65th --traffic-rule is refused naming the limit" \
+	refused "too many --traffic-rule flags (at most 64)" $many
 mkdir -p "$HOME"
 
 "$SIM" --listen 127.0.0.1:0 --kubeconfig-out "$KUBECONFIG" --metrics-listen 127.0.0.1:0 \
