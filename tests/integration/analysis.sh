@@ -145,6 +145,7 @@ $(q ',pod_template_hash="{{args.hash}}"')" \
     count: 2
     successCondition: result[0] < 0.05"
 run p_ok
+echo "# prometheus measurement (query + evaluation) ms: $(sed -n 's/^measure.* ms=//p' "$TMP/p_ok.out" | tr '\n' ' ')"
 check "prometheus: the stable hash (1%, hash from args) -> Successful after count 2" \
 	sh -c "[ \"\$(tail -n1 '$TMP/p_ok.out')\" = 'phase Successful' ] && [ \$(grep -c '^measure p_ok Successful' '$TMP/p_ok.out') = 2 ]"
 run p_ok --arg hash=bbbb2222
@@ -208,6 +209,7 @@ KUBE="      kubernetes: {kind: Deployment, name: '{{args.hash}}'}"
 template k_good "$KUBE" \
 	"    successCondition: result.health == 'Healthy' && result.readyReplicas == 2 && result.restarts == 0 && result.pods == 2"
 run k_good --arg hash=good --kubeconfig "$KUBECONFIG"
+echo "# kubernetes measurement (get + pod list) ms: $(sed -n 's/^measure.* ms=//p' "$TMP/k_good.out")"
 sed 's/^/# k_good: /' "$TMP/k_good.out"
 check "kubernetes: a healthy Deployment with 2 ready Pods and no restarts -> Successful" \
 	test "$(phase k_good)" = "phase Successful"

@@ -67,14 +67,15 @@ static cairn_analysis_phase drive(cairn_analysis_run *run, cairn_usec deadline,
 		}
 		cairn_value_free(v);
 		cairn_analysis_run_status(run, (size_t)nx.metric, &st);
-		printf("measure %s %s value=%s msg=%s\n", m->name,
+		printf("measure %s %s value=%s msg=%s ms=%.1f\n", m->name,
 		       cairn_analysis_phase_name(st.measurements[st.n_measurements - 1].phase),
 		       st.measurements[st.n_measurements - 1].value
 		               ? st.measurements[st.n_measurements - 1].value
 		               : "-",
 		       st.measurements[st.n_measurements - 1].message
 		               ? st.measurements[st.n_measurements - 1].message
-		               : "-");
+		               : "-",
+		       (double)(st.measurements[st.n_measurements - 1].finished - t0) / 1000.0);
 		fflush(stdout);
 	}
 }
