@@ -39,6 +39,7 @@ struct client {
 	size_t req_len;
 	cairn_usec until;
 	uint64_t done, codes[6]; /* by first digit of the status */
+	uint64_t c429;
 	int failed;
 };
 
@@ -118,6 +119,7 @@ static void *client_main(void *arg)
 		}
 		c->done++;
 		c->codes[(st / 100) % 6]++;
+		c->c429 += st == 429;
 	}
 	if (fd < 0)
 		c->failed = 1;
@@ -132,7 +134,7 @@ static double run_case(const char *name, int port, const char *req, int secs, in
 	struct client *cl = calloc((size_t)nclients, sizeof(*cl));
 	pthread_t *th = calloc((size_t)nclients, sizeof(*th));
 	cairn_usec t0 = cairn_time_mono();
-	uint64_t total = 0, codes[6] = {0};
+	uint64_t total = 0, codes[6] = {0}, c429 = 0;
 
 	for (int i = 0; i < nclients; i++) {
 		cl[i] = (struct client){.port = port,
@@ -144,13 +146,14 @@ static double run_case(const char *name, int port, const char *req, int secs, in
 	for (int i = 0; i < nclients; i++) {
 		pthread_join(th[i], NULL);
 		total += cl[i].done;
+		c429 += cl[i].c429;
 		for (int k = 0; k < 6; k++)
 			codes[k] += cl[i].codes[k];
 	}
 	double secs_run = (double)(cairn_time_mono() - t0) / 1e6, rate = (double)total / secs_run;
-	printf("  %-34s %9.0f req/s  (2xx %llu, 4xx %llu, 5xx %llu)\n", name, rate,
-	       (unsigned long long)codes[2], (unsigned long long)codes[4],
-	       (unsigned long long)codes[5]);
+	printf("  %-34s %9.0f req/s  (2xx %llu, 4xx %llu of which 429 %llu, 5xx %llu)\n", name,
+	       rate, (unsigned long long)codes[2], (unsigned long long)codes[4],
+	       (unsigned long long)c429, (unsigned long long)codes[5]);
 	free(cl);
 	free(th);
 	return rate;
