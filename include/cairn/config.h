@@ -72,6 +72,10 @@ typedef struct cairn_config {
 	size_t plugin_count;
 	cairn_config_token *tokens; /**< `api.tokens[]` */
 	size_t token_count;
+	/** `tracking`: how synced objects are marked as the app's, with the values of
+	 * cairn_track_mode (cairn/sync.h): 0 `annotation` (default), 1 `label`,
+	 * 2 `annotation+label` */
+	int tracking;
 } cairn_config;
 
 /**

@@ -252,6 +252,23 @@ static int load_tokens(cairn_config *c, const json_t *arr, const struct app__whe
 	return 0;
 }
 
+/* `tracking`: annotation (default), label or annotation+label. */
+static int load_tracking(cairn_config *c, const json_t *doc, const struct app__where *w)
+{
+	static const char *const names[] = {"annotation", "label", "annotation+label"};
+	const char *v = json_string_value(json_object_get(doc, "tracking"));
+
+	for (int i = 0; v && i < 3; i++)
+		if (strcmp(v, names[i]) == 0) {
+			c->tracking = i;
+			return 0;
+		}
+	if (v == NULL)
+		return 0;
+	return app__err(w, CAIRN_EINVAL, "/tracking",
+	                "tracking '%s' is not annotation, label or annotation+label", v);
+}
+
 static int load_doc(cairn_config *c, const json_t *doc, const char *base,
                     const struct app__where *w)
 {
@@ -268,6 +285,7 @@ static int load_doc(cairn_config *c, const json_t *doc, const char *base,
 	    (rc = path_dup(&c->policies_dir, doc, "policiesDir", base)) < 0 ||
 	    (rc = path_dup(&c->allowed_signers, doc, "allowedSigners", base)) < 0 ||
 	    (rc = load_plugins(c, json_object_get(doc, "plugins"), base, w)) < 0 ||
+	    (rc = load_tracking(c, doc, w)) < 0 ||
 	    (rc = load_tokens(c, json_object_get(json_object_get(doc, "api"), "tokens"), w)) < 0)
 		return rc;
 	if (c->listen_api == NULL && (rc = app__strdup(&c->listen_api, "127.0.0.1:8470")) < 0)

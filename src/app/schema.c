@@ -729,6 +729,7 @@ const struct app__field app__config_fields[] = {
         {"environmentsDir", APP_F_STR, NULL},
         {"policiesDir", APP_F_STR, NULL},
         {"allowedSigners", APP_F_STR, NULL},
+        {"tracking", APP_F_STR, NULL}, /* annotation, label or annotation+label */
         {"audit", APP_F_OBJ, NULL},
         {"api", APP_F_MAP, api_fields},
         {NULL, 0, NULL},

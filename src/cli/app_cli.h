@@ -41,6 +41,7 @@ struct app_args {
 	const char *env;        /* --env: the environment the app is bound to */
 	const char *kubeconfig; /* --kubeconfig, else the Environment's, else default */
 	const char *context;
+	const char *actor;                        /* --actor: the audit actor of sync/rollback */
 	const char *resources[APP_RESOURCES_MAX]; /* sync --resource KIND/NAME */
 	size_t resource_count;
 	int dry_run, prune, refresh, wait_health, wait_sync;

@@ -56,6 +56,8 @@ static void app_usage(FILE *out)
 	        "  --dry-run            (sync) show what would be done, change nothing\n"
 	        "  --prune              (sync) delete tracked objects no longer in git\n"
 	        "  --resource KIND/NAME (sync) only these objects (repeatable; no prune)\n"
+	        "  --actor NAME         (sync, rollback) the audit actor (default: audit.actor\n"
+	        "                       of cairn.yaml, else the local user)\n"
 	        "  --health, --sync     (wait) wait until Healthy / Synced (default: both)\n"
 	        "  --timeout D          (wait) give up after D (default 5m); (sync) the\n"
 	        "                       longest wait for one wave's health\n"
@@ -93,6 +95,9 @@ static int parse_sync_opt(struct app_args *a, int c)
 		return 0;
 	case 'C':
 		a->context = optarg;
+		return 0;
+	case 'A':
+		a->actor = optarg;
 		return 0;
 	case 'D':
 		a->dry_run = 1;
@@ -197,6 +202,7 @@ static int parse_args(struct app_args *a, int argc, char **argv)
 	        {"sync", no_argument, NULL, 'S'},
 	        {"timeout", required_argument, NULL, 'T'},
 	        {"resource", required_argument, NULL, 'R'},
+	        {"actor", required_argument, NULL, 'A'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -307,7 +313,9 @@ int app_load_all(struct app_ctx *c, const struct app_args *a)
 
 	if ((rc = cairn_app_set_new(&c->set)) < 0)
 		return rc;
-	if (a->app_count == 0 && (rc = cairn_config_load(&c->cfg, a->config)) < 0)
+	/* --config with --apps: the apps come from --apps, the rest (audit,
+	 * tracking, plugins, environments) from the configuration */
+	if (a->config && (rc = cairn_config_load(&c->cfg, a->config)) < 0)
 		return rc;
 	if ((rc = state_dir(c, a)) < 0 ||
 	    (rc = cairn_app_git_new(&c->git, c->state_dir, &c->cfg, a->no_fetch)) < 0)

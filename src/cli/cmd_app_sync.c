@@ -4,12 +4,16 @@
  * its cluster, through the sync module (cairn/sync.h) and the state
  * database under the state directory.
  *
- * The manifests are rendered by running this program's own `render NAME
- * -o json` (the Application render pipeline lives in cmd_render.c), with
- * the same configuration flags; the revision is the commit the first git
- * source's targetRevision resolves to in the mirror cache ("local" with
+ * The manifests are rendered in process by cairn_sync_render_app() (the
+ * same pipeline as `cairn render NAME`); the revision is the commits its
+ * sources resolved to in the mirror cache, ','-joined ("local" with
  * --repo-root). The cluster is --kubeconfig/--context, else the
  * Environment's spec.cluster kubeconfig/context, else $KUBECONFIG.
+ *
+ * `sync` and `rollback` record into the audit trail (sync.started, prune,
+ * sync.succeeded/failed, rollback) when cairn.yaml sets `audit.key`; the
+ * actor is --actor, else `audit.actor`, else the local user. Objects are
+ * tracked as cairn.yaml's `tracking` says (annotation by default).
  *
  * Output: text by default (progress lines per wave and resource, coloured
  * on a terminal), or one JSON/YAML document with -o json|yaml (progress
@@ -22,6 +26,7 @@
 #include <unistd.h>
 
 #include "app_cli.h"
+#include "cairn/audit.h"
 #include "cairn/error.h"
 #include "cairn/kube.h"
 #include "cairn/render.h"
@@ -32,7 +37,6 @@
 
 #define WAIT_DEFAULT_MS (5 * 60 * 1000)
 #define WAIT_POLL_MS 500
-#define RENDER_TIMEOUT_MS (10 * 60 * 1000)
 
 /* What a command against the cluster holds; app_live_dispose() frees it. */
 struct app_live {
@@ -40,9 +44,11 @@ struct app_live {
 	cairn_kube_client *kube;
 	cairn_state *state;
 	cairn_ignore *ignore;
+	cairn_audit *audit;
 	json_t *manifests;
-	char revision[CAIRN_SOURCE_OID_HEX_LEN];
+	char revision[sizeof(((cairn_app_render_result *)0)->revision)];
 	char hash[65];
+	char actor[CAIRN_AUDIT_FIELD_MAX + 1];
 	cairn_sync_ctx ctx;
 	cairn_sync_request req;
 };
@@ -62,6 +68,9 @@ static void app_live_dispose(struct app_live *l)
 	cairn_state_close(l->state);
 	cairn_ignore_free(l->ignore);
 	json_decref(l->manifests);
+	if (l->audit && cairn_audit_close(l->audit) < 0)
+		cli_print_error("closing the audit log");
+	l->audit = NULL;
 }
 
 static int want_output(const struct app_args *a)
@@ -96,108 +105,86 @@ static int open_cluster(struct app_live *l, const struct app_args *a)
 }
 
 /*
- * The revision the app tracks now: the commit its first git source's
- * targetRevision resolves to in the mirror cache (fetched unless
- * --no-fetch). With --repo-root the sources are a local folder: "local".
+ * The revision the app tracks now, in the form a sync records: the commits
+ * its git sources' targetRevisions resolve to in the mirror cache (fetched
+ * unless --no-fetch), ','-joined in source order as cairn_sync_render_app()
+ * gives them. With --repo-root the sources are a local folder: "local".
  */
 static int resolve_revision(struct app_live *l, struct app_ctx *c, const struct app_args *a,
                             const cairn_app *x)
 {
+	char oid[CAIRN_SOURCE_OID_HEX_LEN];
+	size_t len = 0;
+
+	l->revision[0] = '\0';
 	for (size_t i = 0; !a->repo_root && i < x->source_count; i++) {
 		const cairn_app_source *s = &x->sources[i];
 
 		if (s->chart || (s->ref && !s->path))
 			continue;
-		if (cairn_app_git_resolve(l->revision, c->git, s->repo_url, s->target_revision) < 0)
+		if (cairn_app_git_resolve(oid, c->git, s->repo_url, s->target_revision) < 0)
 			return cairn_error_prefix("application '%s'", x->name);
-		return 0;
+		snprintf(l->revision + len, sizeof(l->revision) - len, "%s%s", len ? "," : "", oid);
+		len = strlen(l->revision);
 	}
-	snprintf(l->revision, sizeof(l->revision), "local");
+	if (len == 0)
+		snprintf(l->revision, sizeof(l->revision), "local");
 	return 0;
 }
 
-/* argv of `cairn-git render NAME -o json` with our configuration flags. */
-static size_t render_argv(const char **v, size_t max, const struct app_args *a, const char *name)
+/*
+ * Render the Application in its Environment in process; the manifests,
+ * their render hash and the sources' commits (the revision) come back.
+ */
+static int render_app(struct app_live *l, struct app_ctx *c, const struct app_args *a,
+                      const cairn_app *x)
 {
-	size_t n = 0;
+	cairn_app_render_opts ro = {&c->cfg, c->git, a->repo_root, NULL, 0, NULL};
+	cairn_app_render_result rr;
+	int rc;
 
-	v[n++] = "/proc/self/exe";
-	v[n++] = "render";
-	v[n++] = name;
-	v[n++] = "-o";
-	v[n++] = "json";
-	v[n++] = "--no-fetch"; /* resolve_revision() fetched */
-	if (a->config && a->app_count == 0) {
-		v[n++] = "--config";
-		v[n++] = a->config;
-	}
-	for (size_t i = 0; i < a->app_count && i < 1 && n + 2 < max; i++) {
-		v[n++] = "--apps";
-		v[n++] = a->apps[i];
-	}
-	if (a->environments) {
-		v[n++] = "--environments";
-		v[n++] = a->environments;
-	}
-	if (a->repo_root) {
-		v[n++] = "--repo-root";
-		v[n++] = a->repo_root;
-	}
-	if (a->state_dir) {
-		v[n++] = "--state-dir";
-		v[n++] = a->state_dir;
-	}
-	v[n] = NULL;
-	return n;
+	if ((rc = cairn_sync_render_app(&rr, &ro, x, l->env)) < 0)
+		return rc;
+	l->manifests = json_incref(rr.objs);
+	snprintf(l->hash, sizeof(l->hash), "%s", rr.hash);
+	snprintf(l->revision, sizeof(l->revision), "%s", rr.revision[0] ? rr.revision : "local");
+	cairn_app_render_result_dispose(&rr);
+	return 0;
 }
 
 /*
- * Render the Application by running our own `render` command: it prints
- * one `List` whose items are the manifest set. `render` takes one --apps:
- * more than one is refused here rather than rendering something else.
+ * The audit trail of `sync` and `rollback`: opened for writing with the
+ * configuration's signer key when cairn.yaml sets `audit.key`; without
+ * one nothing is recorded (as before the audit module landed). A log held
+ * by another writer is an error: a sync that should be audited is not
+ * run unaudited.
  */
-static int render_app(struct app_live *l, const struct app_args *a, const cairn_app *x)
+static int open_audit(struct app_live *l, struct app_ctx *c)
 {
-	static const char *const allow[] = {"PATH",           "HOME",   "CAIRN_STATE_DIR",
-	                                    "XDG_STATE_HOME", "TMPDIR", "CAIRN_CONFIG",
-	                                    "SSH_AUTH_SOCK",  NULL};
-	cairn_proc_opts po = CAIRN_PROC_OPTS_INIT;
-	cairn_proc_result r;
-	const char *argv[24];
-	json_error_t jerr;
-	json_t *doc = NULL, *items;
+	const cairn_audit_config *ac = &c->cfg.audit;
+	cairn_audit_opts opts = CAIRN_AUDIT_OPTS_INIT;
+	cairn_audit_signer *signer = NULL;
 	int rc;
 
-	if (a->app_count > 1)
-		return cairn_error_set(CAIRN_EUNSUPPORTED,
-		                       "more than one --apps with a sync command: give one "
-		                       "folder or --config");
-	render_argv(argv, sizeof(argv) / sizeof(argv[0]), a, x->name);
-	po.env_allow = allow;
-	po.timeout_ms = RENDER_TIMEOUT_MS;
-	memset(&r, 0, sizeof(r));
-	if ((rc = cairn_proc_run(&r, argv, &po)) < 0)
-		goto out;
-	if (!r.exited || r.status != 0) {
-		rc = cairn_error_set(CAIRN_ERROR, "rendering application '%s' failed: %.*s",
-		                     x->name, (int)(r.err.len > 2000 ? 2000 : r.err.len),
-		                     r.err.ptr ? r.err.ptr : "");
-		goto out;
-	}
-	doc = json_loadb(r.out.ptr ? r.out.ptr : "", r.out.len, 0, &jerr);
-	items = doc ? json_object_get(doc, "items") : NULL;
-	if (!json_is_array(items)) {
-		rc = cairn_error_set(CAIRN_EINVAL, "rendering application '%s' printed no List: %s",
-		                     x->name, doc ? "no items" : jerr.text);
-		goto out;
-	}
-	if ((rc = cairn_render_hash(l->hash, items)) < 0)
-		goto out;
-	l->manifests = json_incref(items);
-out:
-	json_decref(doc);
-	cairn_proc_result_dispose(&r);
-	return rc;
+	if (ac->key_file == NULL || ac->key_file[0] == '\0')
+		return 0;
+	if ((rc = cairn_audit_signer_load(&signer, ac->key_file)) < 0)
+		return cairn_error_prefix("loading the audit key: ");
+	opts.state_dir = c->state_dir;
+	opts.writable = 1;
+	opts.signer = signer;
+	opts.origin = ac->origin;
+	opts.checkpoint_every = ac->checkpoint_every;
+	opts.checkpoint_interval_ns = ac->checkpoint_interval;
+	opts.sync = ac->sync;
+	rc = cairn_audit_open(&l->audit, &opts, NULL);
+	cairn_audit_signer_free(signer);
+	if (rc == CAIRN_EBUSY)
+		return cairn_error_set(rc,
+		                       "another writer (the daemon?) holds the audit log in '%s': "
+		                       "not syncing unaudited",
+		                       c->state_dir);
+	return rc < 0 ? cairn_error_prefix("opening the audit log: ") : 0;
 }
 
 /* Whether syncPolicy.syncOptions holds "key=true" (case-insensitive value). */
@@ -213,10 +200,10 @@ static int sync_option(const cairn_app *x, const char *key, const char *value)
 }
 
 /* The sync request and context of the app (strings borrowed from x and l). */
-static void fill_request(struct app_live *l, const struct app_args *a, const cairn_app *x)
+static void fill_request(struct app_live *l, struct app_ctx *c, const struct app_args *a,
+                         const cairn_app *x)
 {
 	cairn_sync_request *q = &l->req;
-	const char *user = getenv("USER");
 
 	q->app = x->name;
 	q->env = x->environment ? x->environment : "";
@@ -238,9 +225,12 @@ static void fill_request(struct app_live *l, const struct app_args *a, const cai
 	        sync_option(x, "PrunePropagationPolicy", "foreground") ? "foreground" : NULL;
 	l->ctx.kube = l->kube;
 	l->ctx.state = l->state;
-	l->ctx.actor = user && *user ? user : "cairn";
+	cairn_audit_default_actor(l->actor, sizeof(l->actor),
+	                          a->actor ? a->actor : c->cfg.audit.actor);
+	l->ctx.audit = l->audit;
+	l->ctx.actor = l->actor;
 	l->ctx.trigger = "cli";
-	l->ctx.track = CAIRN_TRACK_ANNOTATION;
+	l->ctx.track = (cairn_track_mode)c->cfg.tracking;
 	l->ctx.wait_timeout_ms = a->sub == APP_SYNC ? a->timeout_ms : 0;
 }
 
@@ -261,13 +251,15 @@ static int app_live_open(struct app_live *l, struct app_ctx *c, const struct app
 	                      readonly ? CAIRN_STATE_READONLY : CAIRN_STATE_CREATE);
 	if (rc < 0)
 		return rc;
-	if (render && ((rc = resolve_revision(l, c, a, x)) < 0 || (rc = render_app(l, a, x)) < 0 ||
-	               (rc = open_cluster(l, a)) < 0))
+	if (render && ((rc = render_app(l, c, a, x)) < 0 || (rc = open_cluster(l, a)) < 0))
+		return rc;
+	if (!readonly && (a->sub == APP_SYNC || a->sub == APP_ROLLBACK) && !a->dry_run &&
+	    (rc = open_audit(l, c)) < 0)
 		return rc;
 	if (render && (rc = cairn_ignore_compile(&l->ignore, x->ignore_differences,
 	                                         "spec.ignoreDifferences")) < 0)
 		return rc;
-	fill_request(l, a, x);
+	fill_request(l, c, a, x);
 	return 0;
 }
 
@@ -808,7 +800,7 @@ int app_cmd_rollback(struct app_ctx *c, const struct app_args *a, const cairn_ap
 		cli_print_error("app rollback");
 		goto out;
 	}
-	fill_request(&l, a, x);
+	fill_request(&l, c, a, x);
 	snprintf(l.hash, sizeof(l.hash), "(history %" PRId64 ")", a->history_id);
 	p.out = want_output(a) ? stderr : stdout;
 	p.tty = isatty(fileno(p.out));
