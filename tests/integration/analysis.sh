@@ -217,7 +217,7 @@ template k_bad "$KUBE" \
 	"    interval: 500ms
     failureCondition: result.restarts > 0"
 run k_bad --arg hash=bad --kubeconfig "$KUBECONFIG" --deadline 40
-tail -n 2 "$TMP/k_bad.out" | sed 's/^/# k_bad: /'
+sed -n "s/.* ms=/ms=/p;\$p" "$TMP/k_bad.out" | sed 's/^/# k_bad: /'
 check "kubernetes: a crash-looping Deployment's restarts -> Failed" \
 	sh -c "[ \"\$(tail -n1 '$TMP/k_bad.out')\" = 'phase Failed' ] && grep -q '\"restarts\":[1-9]' '$TMP/k_bad.out'"
 template k_none "$KUBE" "    successCondition: result.health == 'Healthy'"
