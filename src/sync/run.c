@@ -13,6 +13,9 @@
 #include "cairn/log.h"
 #include "run_private.h"
 
+/* Connections a wave's creates and updates are applied over at once. */
+#define SYNC_APPLY_PARALLEL 8
+
 /* One attempt in progress. */
 typedef struct attempt {
 	const cairn_sync_ctx *ctx;
@@ -143,22 +146,35 @@ static void cache_applied(attempt *a, const cairn_plan_step *s, const json_t *go
 		cairn_error_clear(); /* a cache miss later costs one dry run, nothing more */
 }
 
-/* Apply (or create a hook) and put the answer on the wave's wait list. */
-static int do_apply(attempt *a, const cairn_plan_step *s, size_t index)
+/*
+ * Apply (or create a hook) and put the answer on the wave's wait list.
+ * `pre`, when not NULL, is the outcome of this step's object in the wave's
+ * batch (apply_batch()): its answer is used instead of applying again.
+ */
+static int do_apply(attempt *a, const cairn_plan_step *s, size_t index,
+                    const cairn_kube_apply_result *pre)
 {
 	const char *action = cairn_sync_action_name(s->action);
 	json_t *got = NULL;
 	int rc = 0, hook = s->action == CAIRN_ACT_HOOK;
 
-	if (s->action == CAIRN_ACT_UPDATE && sync__rollout_owned(s->live))
-		return record(a, s, action, "skipped", "owned by a rollout");
-	if (hook && s->live != NULL && (s->hook_delete & CAIRN_HOOK_DELETE_BEFORE_CREATION))
-		rc = delete_and_wait(a, s->live, &s->id, "Background");
-	if (rc == 0)
-		rc = cairn_kube_apply(a->ctx->kube, s->desired, 0, &got);
-	if (rc < 0) {
-		record(a, s, action, "failed", cairn_error_last()->message);
-		return rc;
+	if (pre != NULL) {
+		if (pre->rc < 0) {
+			record(a, s, action, "failed", pre->message);
+			return cairn_error_set(pre->rc, "%s", pre->message);
+		}
+		got = json_incref(pre->obj);
+	} else {
+		if (s->action == CAIRN_ACT_UPDATE && sync__rollout_owned(s->live))
+			return record(a, s, action, "skipped", "owned by a rollout");
+		if (hook && s->live != NULL && (s->hook_delete & CAIRN_HOOK_DELETE_BEFORE_CREATION))
+			rc = delete_and_wait(a, s->live, &s->id, "Background");
+		if (rc == 0)
+			rc = cairn_kube_apply(a->ctx->kube, s->desired, 0, &got);
+		if (rc < 0) {
+			record(a, s, action, "failed", cairn_error_last()->message);
+			return rc;
+		}
 	}
 	if (!hook)
 		cache_applied(a, s, got);
@@ -169,6 +185,64 @@ static int do_apply(attempt *a, const cairn_plan_step *s, size_t index)
 	else
 		a->applied++;
 	return record(a, s, action, "ok", NULL);
+}
+
+/* A step the wave's batch applies: a create or an update no rollout owns. */
+static int batchable(const cairn_plan_step *s)
+{
+	return s->action == CAIRN_ACT_CREATE ||
+	       (s->action == CAIRN_ACT_UPDATE && !sync__rollout_owned(s->live));
+}
+
+/*
+ * Apply the batchable steps of [from, to) at once with
+ * cairn_kube_apply_many() (parallel connections, results in the order of
+ * the steps) when there are more than one. On success *out holds to - from
+ * results, the entry of a step not batched having obj NULL and rc 1; NULL
+ * when nothing was batched. Hooks stay one by one: a hook may need its old
+ * object deleted first, and the plan orders them.
+ */
+static int apply_batch(cairn_kube_apply_result **out, attempt *a, const cairn_plan *p, size_t from,
+                       size_t to)
+{
+	cairn_kube_apply_result *res = NULL, *got = NULL;
+	json_t **objs = NULL;
+	size_t n = 0, k = 0;
+	int rc = 0;
+
+	*out = NULL;
+	for (size_t i = from; i < to; i++)
+		n += batchable(&p->v[i]);
+	if (n < 2)
+		return 0;
+	res = calloc(to - from, sizeof(*res));
+	got = calloc(n, sizeof(*got));
+	objs = calloc(n, sizeof(*objs));
+	if (res == NULL || got == NULL || objs == NULL) {
+		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		goto out;
+	}
+	for (size_t i = from; i < to; i++)
+		if (batchable(&p->v[i]))
+			objs[k++] = p->v[i].desired;
+	/* per-object outcomes are in got[]: the first failure is recorded in order */
+	if (cairn_kube_apply_many(a->ctx->kube, objs, n, CAIRN_KUBE_KEEP_ANSWER, got,
+	                          SYNC_APPLY_PARALLEL) < 0)
+		cairn_error_clear();
+	k = 0;
+	for (size_t i = from; i < to; i++) {
+		if (batchable(&p->v[i]))
+			res[i - from] = got[k++];
+		else
+			res[i - from].rc = 1;
+	}
+	*out = res;
+	res = NULL;
+out:
+	free(res);
+	free(got);
+	free(objs);
+	return rc;
 }
 
 /*
@@ -252,15 +326,30 @@ static void hook_cleanup(attempt *a, const cairn_plan *p, int ok)
 	}
 }
 
-/* Run the steps of one phase and wave [from, to). */
+/*
+ * Run the steps of one phase and wave [from, to). Creates and updates go
+ * out as one batch (apply_batch()); their results are then recorded in the
+ * order of the steps with the hooks and prunes between them. After a
+ * failure no further step runs, but the rest of the batch, already applied,
+ * is still recorded.
+ */
 static int run_wave(attempt *a, const cairn_plan *p, size_t from, size_t to)
 {
-	int rc = 0;
+	cairn_kube_apply_result *batch = NULL;
+	char first[CAIRN_ERROR_MSG_MAX] = "";
+	int rc = apply_batch(&batch, a, p, from, to);
 
+	if (rc < 0)
+		snprintf(first, sizeof(first), "%s", cairn_error_last()->message);
 	json_array_clear(a->waiting);
-	for (size_t i = from; i < to && rc == 0; i++) {
+	for (size_t i = from; i < to; i++) {
 		const cairn_plan_step *s = &p->v[i];
+		const cairn_kube_apply_result *pre =
+		        batch != NULL && batch[i - from].rc != 1 ? &batch[i - from] : NULL;
+		int r = 0;
 
+		if (rc < 0 && pre == NULL)
+			continue;
 		switch (s->action) {
 		case CAIRN_ACT_NONE:
 			if (s->live != NULL) {
@@ -273,18 +362,26 @@ static int run_wave(attempt *a, const cairn_plan *p, size_t from, size_t to)
 		case CAIRN_ACT_CREATE:
 		case CAIRN_ACT_UPDATE:
 		case CAIRN_ACT_HOOK:
-			rc = do_apply(a, s, i);
+			r = do_apply(a, s, i, pre);
 			break;
 		case CAIRN_ACT_PRUNE:
-			rc = do_prune(a, s);
+			r = do_prune(a, s);
 			break;
 		case CAIRN_ACT_PRUNE_SKIP:
-			rc = record(a, s, "prune", "skipped",
-			            "pruning is disabled for this object");
+			r = record(a, s, "prune", "skipped", "pruning is disabled for this object");
 			break;
 		}
+		if (rc == 0 && r < 0) {
+			rc = r;
+			snprintf(first, sizeof(first), "%s", cairn_error_last()->message);
+		}
 	}
-	if (rc == 0)
+	if (batch != NULL)
+		cairn_kube_apply_results_clear(batch, to - from);
+	free(batch);
+	if (rc < 0)
+		cairn_error_set(rc, "%s", first); /* the first failure, not a later one */
+	else
 		rc = wait_wave(a, p);
 	if (rc < 0) {
 		/* the clean-up may set its own error: keep the wave's */

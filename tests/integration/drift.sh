@@ -4,17 +4,22 @@
 # sed script) is recorded within a second with its path, old and new value
 # and field manager; left alone in detect mode, reverted in correct mode
 # (taken from the Environment's `drift: correct`); orphans reported; the
-# detection latency (kubectl returned -> record written) measured.
-# Tier: fast (bounded: every wait has a deadline, about 15 s in all).
+# detection latency (kubectl returned -> record written) measured. Then two
+# Applications read from a real git repository, deployed to two clusters
+# (two cairn-sims) by `cairn app sync`, watched at once by one
+# `cairn drift watch`: drift of each recorded under its app, detect and
+# correct from each one's Environment, orphans listed by `drift list`.
+# Tier: fast (bounded: every wait has a deadline, about 25 s in all).
 . "$(dirname "$0")/lib.sh"
 
 SIM=${CAIRN_SIM:-$BUILDDIR/cairn-sim}
 SIMPID=
+SIM2PID=
 WPID=
 trap '[ -n "$WPID" ] && kill "$WPID" 2>/dev/null; [ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null;
-      wait 2>/dev/null; rm -rf "$TMP"' EXIT
-if ! command -v kubectl >/dev/null; then
-	echo "1..0 # SKIP kubectl is not installed"
+      [ -n "$SIM2PID" ] && kill "$SIM2PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+if ! command -v kubectl >/dev/null || ! command -v git >/dev/null; then
+	echo "1..0 # SKIP kubectl or git is not installed"
 	exit 0
 fi
 export HOME="$TMP/home" KUBECONFIG="$TMP/kubeconfig" CAIRN_STATE_DIR="$TMP/state"
@@ -63,9 +68,10 @@ check "the app is applied" timeout 30 "$CAIRN" kube apply -f "$TMP/app/objs.yaml
 
 W="$TMP/watch.out"
 # start_watch ARGS...: cairn drift watch in the background, ready when it says so
-start_watch() {
+start_watch() { start_watch_of guestbook --path "$TMP/app" -n default "$@"; }
+start_watch_of() {
 	: >"$W"
-	timeout 60 "$CAIRN" drift watch guestbook --path "$TMP/app" -n default "$@" >"$W" 2>&1 &
+	timeout 60 "$CAIRN" drift watch "$@" >"$W" 2>&1 &
 	WPID=$!
 	for _ in $(seq 100); do
 		grep -q '^watching ' "$W" && return 0
@@ -188,6 +194,129 @@ stop_watch
 "$CAIRN" drift list --env prod -o json >"$TMP/list.json"
 check "drift list --env keeps the environment's records only" jq_is "$TMP/list.json" \
 	'length >= 2 and all(.[]; .env == "prod")' true
+# ---- two Applications from git, two clusters, one watch ---------------------------
+K2="$TMP/kubeconfig2"
+"$SIM" --listen 127.0.0.1:0 --kubeconfig-out "$K2" >"$TMP/sim2.out" 2>"$TMP/sim2.err" &
+SIM2PID=$!
+for _ in $(seq 100); do
+	[ -s "$K2" ] && break
+	sleep 0.1
+done
+check "a second cairn-sim starts" test -s "$K2"
+S1=$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server}')
+S2=$(KUBECONFIG=$K2 kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server}')
+export GIT_CONFIG_NOSYSTEM=1
+unset CAIRN_CONFIG
+G="$TMP/git"
+mkdir -p "$G/repo/alpha" "$G/repo/beta" "$G/envs"
+cat >"$G/repo/alpha/cm.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: alpha-cfg}
+data: {size: small}
+YAML
+cat >"$G/repo/beta/cm.yaml" <<'YAML'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: beta-cfg}
+data: {tier: gold}
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: beta-extra}
+data: {k: v}
+YAML
+(cd "$G/repo" && git init -q . && git add -A && git -c user.name=t -c user.email=t@t commit -qm one) ||
+	exit 1
+cat >"$G/envs/dev.yaml" <<YAML
+apiVersion: cairn.dev/v1alpha1
+kind: Environment
+metadata: {name: dev}
+spec:
+  cluster: {server: "$S1", kubeconfig: "$KUBECONFIG"}
+  namespaces: ["alpha"]
+  drift: detect
+YAML
+cat >"$G/envs/edge.yaml" <<YAML
+apiVersion: cairn.dev/v1alpha1
+kind: Environment
+metadata: {name: edge}
+spec:
+  cluster: {server: "$S2", kubeconfig: "$K2"}
+  namespaces: ["beta"]
+  drift: correct
+YAML
+cat >"$G/apps.yaml" <<YAML
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: alpha
+  labels: {cairn.dev/environment: dev}
+spec:
+  project: default
+  source: {repoURL: "file://$G/repo", targetRevision: HEAD, path: alpha}
+  destination: {server: "$S1", namespace: alpha}
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: beta
+  labels: {cairn.dev/environment: edge}
+spec:
+  project: default
+  source: {repoURL: "file://$G/repo", targetRevision: HEAD, path: beta}
+  destination: {server: "$S2", namespace: beta}
+YAML
+kubectl create namespace alpha >/dev/null
+KUBECONFIG=$K2 kubectl create namespace beta >/dev/null
+GA=(--apps "$G/apps.yaml" --environments "$G/envs")
+sync_app() {
+	timeout 60 "$CAIRN" app sync "$1" "${GA[@]}" >"$TMP/out" 2>&1 ||
+		{ sed 's/^/#   /' "$TMP/out"; return 1; }
+}
+check "alpha is synced to the first cluster" sync_app alpha
+check "beta is synced to the second cluster" sync_app beta
+
+check "drift watch of two apps in two clusters starts" start_watch_of "${GA[@]}" --no-fetch
+check "one watch covers the 3 objects of both apps" grep -q '^watching 3 objects through 2 watches' "$W"
+check "the synced apps show no drift" sh -c "! grep -q '^drift ' '$W'"
+KUBE_EDITOR="sed -i -e s/size:\ small/size:\ large/" kubectl -n alpha edit configmap alpha-cfg >/dev/null
+check "an edit in the first cluster is recorded under alpha/dev" \
+	wait_line '^drift .*app=alpha env=dev object=/ConfigMap/alpha/alpha-cfg ' 2
+KUBECONFIG=$K2 kubectl -n beta patch configmap beta-cfg --type merge -p '{"data":{"tier":"tin"}}' >/dev/null
+check "an edit in the second cluster is recorded under beta/edge" \
+	wait_line '^drift .*app=beta env=edge object=/ConfigMap/beta/beta-cfg .* corrected$' 2
+check "the edit's path and values are printed" grep -q '^  /data/tier: "gold" -> "tin" ' "$W"
+sleep 0.2
+check "dev detects: alpha-cfg keeps the edit" \
+	test "$(kubectl -n alpha get configmap alpha-cfg -o jsonpath='{.data.size}')" = large
+check "edge corrects: beta-cfg is back to the git value" \
+	test "$(KUBECONFIG=$K2 kubectl -n beta get configmap beta-cfg -o jsonpath='{.data.tier}')" = gold
+KUBECONFIG=$K2 kubectl -n beta create configmap beta-stray --from-literal=a=b >/dev/null
+check "an untracked object in beta's namespace is an orphan of beta" \
+	wait_line '^orphan app=beta env=edge object=/ConfigMap/beta/beta-stray$' 2
+stop_watch
+check "SIGTERM stops the two-cluster watch with status 0" test "$WRC" = 0
+
+"$CAIRN" drift list --app beta -o json >"$TMP/list.json"
+check "drift list --app beta has beta's record, corrected" jq_is "$TMP/list.json" \
+	'length == 1 and .[0].app == "beta" and .[0].env == "edge" and .[0].correctedAt > 0' true
+"$CAIRN" drift list --orphans -o json >"$TMP/list.json"
+check "drift list --orphans -o json names beta's orphan" jq_is "$TMP/list.json" \
+	'map(select(.app == "beta")) | map(.env + " " + .object) | join(",")' 'edge /ConfigMap/beta/beta-stray'
+"$CAIRN" drift list --orphans --app alpha -o json >"$TMP/list.json"
+check "drift list --orphans --app alpha has none" jq_is "$TMP/list.json" 'length' 0
+"$CAIRN" drift list >"$TMP/list.txt"
+check "drift list prints an orphans section" sh -c "grep -q '^ORPHANS$' '$TMP/list.txt' &&
+	grep -q '^beta  *edge  *[/]ConfigMap/beta/beta-stray$' '$TMP/list.txt'"
+
+timeout 30 "$CAIRN" drift watch gamma "${GA[@]}" --no-fetch >"$TMP/out" 2>&1
+check "watching an undefined application fails (exit 1)" test $? = 1
+check "and says which" grep -q "application 'gamma' is not defined" "$TMP/out"
+timeout 30 "$CAIRN" drift watch alpha >"$TMP/out" 2>&1
+check "watch with no apps source says what to give" \
+	grep -q 'give --apps PATH, --config FILE or --path DIR' "$TMP/out"
+
 "$CAIRN" drift show 999999 >"$TMP/out" 2>&1
 check "show of an unknown id fails (exit 1)" test $? = 1
 "$CAIRN" drift frob >"$TMP/out" 2>&1
