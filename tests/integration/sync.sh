@@ -253,6 +253,41 @@ check "wait: Synced and Healthy" sh -c "[ $RC = 0 ] && grep -q 'Synced, Healthy'
 check "the new image is live" \
 	test "$(timeout 30 kubectl -n demo get deploy web -o jsonpath='{.spec.template.spec.containers[0].image}')" = nginx:1.26
 
+# Audit and tracking from cairn.yaml: a second app tracked by label, synced
+# with an audit key configured; the trail verifies and names the sync.
+mkdir -p repo/lab
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: lab}\ndata: {k: l1}\n' >repo/lab/cm.yaml
+commit lab
+sed -e 's/name: demo$/name: lab/' -e 's/path: app}/path: lab}/' -e 's/namespace: demo}/namespace: demo-lab}/' \
+	apps.yaml >lab.yaml
+"$CAIRN" audit keygen --name sync-test --out "$TMP/audit" >/dev/null 2>&1
+cat >cairn.yaml <<Y
+tracking: label
+audit: {key: "$TMP/audit.key", trustedKey: "$TMP/audit.pub"}
+Y
+l() { timeout 120 "$CAIRN" app "$1" lab --apps lab.yaml --environments envs --config cairn.yaml \
+	"${@:2}" >"$OUT" 2>&1; RC=$?; }
+l sync --actor ci-bot
+check "sync with an audit key and label tracking succeeds" rc_is 0
+check "label tracking: the instance label names the app" \
+	test "$(timeout 30 kubectl -n demo-lab get cm lab -o jsonpath='{.metadata.labels.app\.kubernetes\.io/instance}')" = lab
+check "label tracking: no tracking-id annotation" \
+	test -z "$(timeout 30 kubectl -n demo-lab get cm lab -o jsonpath='{.metadata.annotations.argocd\.argoproj\.io/tracking-id}')"
+l diff
+check "diff in label mode after the sync: none (exit 0)" rc_is 0
+timeout 30 "$CAIRN" audit verify --config cairn.yaml >"$OUT" 2>&1
+RC=$?
+check "audit verify passes after the sync" rc_is 0
+timeout 30 "$CAIRN" audit show --app lab --config cairn.yaml >"$OUT" 2>&1
+check "the trail holds sync.started for the app" has 'sync.started'
+check "the trail holds sync.succeeded for the app" has 'sync.succeeded'
+check "the trail names the --actor" has 'ci-bot'
+printf 'tracking: sideways\n' >bad.yaml
+timeout 60 "$CAIRN" app diff lab --apps lab.yaml --environments envs --config bad.yaml >"$OUT" 2>&1
+RC=$?
+check "an unknown tracking mode is refused with file and value" \
+	sh -c "[ $RC = 2 ] && grep -q \"bad.yaml:1.*tracking 'sideways' is not annotation, label or annotation+label\" '$OUT'"
+
 # Exit codes of diff on errors, and usage errors.
 a diff demo --kubeconfig "$TMP/none"
 check "diff with an unusable kubeconfig is an error (exit 2)" rc_is 2
