@@ -220,15 +220,32 @@ static int parse_opts(struct drift_args *a, int argc, char **argv)
 	return 0;
 }
 
+/*
+ * The state directory of every subcommand, as `cairn render` finds it:
+ * --state-dir, $CAIRN_STATE_DIR, the stateDir of the config (--config or
+ * $CAIRN_CONFIG), else the default.
+ */
+static int state_dir_of(char **out, const struct drift_args *a)
+{
+	const char *flag = a->state_dir ? a->state_dir : getenv("CAIRN_STATE_DIR");
+	const char *cfgp = a->config ? a->config : getenv("CAIRN_CONFIG");
+	cairn_config cfg = {0};
+	int rc;
+
+	if (flag == NULL && cfgp != NULL && cairn_config_load(&cfg, cfgp) == 0)
+		flag = cfg.audit.state_dir;
+	cairn_error_clear(); /* a bad config is reported when the apps are loaded */
+	rc = cairn_audit_state_dir(out, flag);
+	cairn_config_dispose(&cfg);
+	return rc;
+}
+
 static int open_state(cairn_state **out, const struct drift_args *a, int flags)
 {
 	char *dir = NULL;
-	const char *flag = a->state_dir;
 	int rc;
 
-	if (flag == NULL)
-		flag = getenv("CAIRN_STATE_DIR");
-	if ((rc = cairn_audit_state_dir(&dir, flag)) == 0)
+	if ((rc = state_dir_of(&dir, a)) == 0)
 		rc = cairn_state_open(out, dir, flags);
 	free(dir);
 	return rc;
@@ -795,23 +812,6 @@ static void watch_dispose(struct watch *w)
 	cairn_config_dispose(&w->cfg);
 	free(w->state_dir);
 	pthread_mutex_destroy(&w->run.lock);
-}
-
-/* The state directory: --state-dir, $CAIRN_STATE_DIR, the config's, the default. */
-static int state_dir_of(char **out, const struct drift_args *a)
-{
-	const char *flag = a->state_dir ? a->state_dir : getenv("CAIRN_STATE_DIR");
-	const char *cfgp = a->config ? a->config : getenv("CAIRN_CONFIG");
-	cairn_config cfg = {0};
-	int rc;
-
-	if (flag == NULL && a->path == NULL && cfgp != NULL && !a->apps_path &&
-	    cairn_config_load(&cfg, cfgp) == 0)
-		flag = cfg.audit.state_dir;
-	cairn_error_clear(); /* a bad config is reported when the apps are loaded */
-	rc = cairn_audit_state_dir(out, flag);
-	cairn_config_dispose(&cfg);
-	return rc;
 }
 
 static int do_watch(const struct drift_args *a)

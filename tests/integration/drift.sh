@@ -310,6 +310,26 @@ check "drift list --orphans --app alpha has none" jq_is "$TMP/list.json" 'length
 check "drift list prints an orphans section" sh -c "grep -q '^ORPHANS$' '$TMP/list.txt' &&
 	grep -q '^beta  *edge  *[/]ConfigMap/beta/beta-stray$' '$TMP/list.txt'"
 
+# cairn.yaml: the Applications read from the repository itself, the
+# Environments from environmentsDir; a drift made while nothing watches is
+# found by the first full comparison and corrected (edge), --events ends it.
+cp "$G/apps.yaml" "$G/repo/apps.yaml"
+(cd "$G/repo" && git add apps.yaml && git -c user.name=t -c user.email=t@t commit -qm apps) || exit 1
+cat >"$G/cairn.yaml" <<YAML
+apps:
+- repoURL: "file://$G/repo"
+  path: apps.yaml
+environmentsDir: "$G/envs"
+YAML
+KUBECONFIG=$K2 kubectl -n beta patch configmap beta-extra --type merge -p '{"data":{"k":"w"}}' >/dev/null
+timeout 30 "$CAIRN" drift watch beta --config "$G/cairn.yaml" --events 2 --for 20s >"$W" 2>&1
+check "drift watch --config (apps from git) exits 0 after --events" test $? = 0
+check "it watched beta only" grep -q '^watching 2 objects through 1 watches' "$W"
+check "the drift made before it started is found and corrected" \
+	grep -q '^drift .*app=beta env=edge object=/ConfigMap/beta/beta-extra .* corrected$' "$W"
+check "kubectl shows beta-extra back at the git value" \
+	test "$(KUBECONFIG=$K2 kubectl -n beta get configmap beta-extra -o jsonpath='{.data.k}')" = v
+
 timeout 30 "$CAIRN" drift watch gamma "${GA[@]}" --no-fetch >"$TMP/out" 2>&1
 check "watching an undefined application fails (exit 1)" test $? = 1
 check "and says which" grep -q "application 'gamma' is not defined" "$TMP/out"
