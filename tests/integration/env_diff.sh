@@ -152,4 +152,77 @@ D --apps apps-same.yaml web dev > /dev/null 2>&1
 check "missing argument: exit 2" [ $? = 2 ]
 D --apps apps-same.yaml nope dev prod > /dev/null 2> err.txt
 check "unknown group: named" grep -q "app group 'nope' has no application in environment 'dev'" err.txt
+# objects renamed per environment: namePrefix dev-/prod- and a nameSuffix in
+# prod; the ConfigMap reference follows; pairs matched by the declared affixes
+mkdir -p rn/base rn/dev rn/prod
+cat > rn/base/kustomization.yaml <<'Y'
+resources: [objs.yaml]
+Y
+cat > rn/base/objs.yaml <<'Y'
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: cfg}
+data: {color: blue}
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: web}
+spec:
+  template:
+    spec:
+      containers:
+      - name: web
+        image: nginx:1.0
+        envFrom: [{configMapRef: {name: cfg}}]
+Y
+printf 'resources: [../base]\nnamePrefix: dev-\n' > rn/dev/kustomization.yaml
+printf 'resources: [../base]\nnamePrefix: prod-\nnameSuffix: -v2\n' > rn/prod/kustomization.yaml
+( cd rn && git init -q . && git add -A && git -c user.name=t -c user.email=t@t commit -qm one ) ||
+	exit 1
+sed -e "s|$URL|file://$TMP/rn|" -e 's|overlays/||' -e 's|targetRevision: v1|targetRevision: HEAD|' \
+	apps-old.yaml > apps-rn.yaml
+D --apps apps-rn.yaml web dev prod -o json > rn.json 2> rn.err
+check "renamed objects: exit 0 (the renames are declared)" [ $? = 0 ]
+check "renamed objects: paired by the declared prefix/suffix, name labelled with them" \
+	python3 - rn.json <<'P'
+import json, sys
+d = json.load(open(sys.argv[1]))
+o = {x["object"]: x for x in d["objects"]}
+assert set(o) == {"/ConfigMap/dev-cfg", "apps/Deployment/dev-web"}, list(o)
+w = o["apps/Deployment/dev-web"]
+assert w["renamedTo"] == "apps/Deployment/prod-web-v2" and w["status"] == "differ", w
+p = {x["path"]: x for x in w["paths"]}
+n = p["/metadata/name"]
+assert n["declared"] and n["a"] == "dev/kustomization.yaml (namePrefix 'dev-')", n
+assert n["b"] == "prod/kustomization.yaml (namePrefix 'prod-', nameSuffix '-v2')", n
+r = p["/spec/template/spec/containers/0/envFrom/0/configMapRef/name"]
+assert r["declared"] and "name references" in r["a"], r
+assert o["/ConfigMap/dev-cfg"]["renamedTo"] == "/ConfigMap/prod-cfg-v2", o
+s = d["summary"]
+assert s["objects"] == 2 and s["undeclared"] == 0, s
+P
+D --apps apps-rn.yaml web dev prod --color never > rn.txt 2>&1
+check "renamed objects, text: the name line of each side" \
+	bash -c "grep -q '^-  name: dev-web$' rn.txt && grep -q '^+  name: prod-web-v2$' rn.txt"
+# prod renders its own copy of the objects: the ConfigMap pairs with dev's
+# (dev declares its prefix), a Deployment named differently does not
+mkdir -p rn/prod2
+printf 'resources: [objs.yaml]\n' > rn/prod2/kustomization.yaml
+sed 's/name: web}/name: web2}/' rn/base/objs.yaml > rn/prod2/objs.yaml
+git -C rn add prod2 && git -C rn -c user.name=t -c user.email=t@t commit -qm two || exit 1
+sed 's|path: prod}|path: prod2}|' apps-rn.yaml > apps-rn2.yaml
+D --apps apps-rn2.yaml web dev prod -o json > rn2.json 2> rn2.err
+check "a name changed without a declared rename: exit 1" [ $? = 1 ]
+check "a name changed without a declared rename: not paired, only in one each" \
+	python3 - rn2.json <<'P'
+import json, sys
+d = json.load(open(sys.argv[1]))
+st = {x["object"]: x for x in d["objects"]}
+assert st["apps/Deployment/dev-web"]["status"] == "missing-in-b", st
+assert st["apps/Deployment/web2"]["status"] == "missing-in-a", st
+c = st["/ConfigMap/dev-cfg"]
+assert c["renamedTo"] == "/ConfigMap/cfg" and c["status"] == "differ", c
+n = [x for x in c["paths"] if x["path"] == "/metadata/name"][0]
+assert n["declared"] and n["a"] == "dev/kustomization.yaml (namePrefix 'dev-')", n
+P
 done_testing
