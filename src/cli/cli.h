@@ -33,6 +33,8 @@ int cmd_token(int argc, char **argv);
 /* cmd_drift.c (cairn-git): `cairn drift watch|list|show`. */
 int cmd_drift(int argc, char **argv);
 int cmd_render(int argc, char **argv);
+/* cmd_hooks.c: cairn hooks install REPO */
+int cmd_hooks(int argc, char **argv);
 
 /* In `cairn`: exec `cairn-git` with the same command (main.c); returns only on failure. */
 int exec_git_helper(int argc, char **argv);

@@ -1,0 +1,96 @@
+/*
+ * cairnd.h - the daemon's core, private to src/daemon and src/cairnd:
+ * definitions (config, applications, environments) as a reference-counted
+ * snapshot swapped on reload, the scheduler, the HTTP server, the audit
+ * log, and the reconcile that ties them together (daemon.c); the /api/v1
+ * handlers (api.c). docs/daemon.md.
+ */
+#ifndef CAIRN_CAIRND_H
+#define CAIRN_CAIRND_H
+
+#include <jansson.h>
+#include <pthread.h>
+
+#include "cairn/app.h"
+#include "cairn/audit.h"
+#include "cairn/config.h"
+#include "cairn/daemon.h"
+#include "cairn/sched.h"
+#include "cairn/sync.h"
+
+/* One loaded set of definitions; readers hold a reference while they use it. */
+struct cairnd_defs {
+	int refs; /* guarded by cairnd.mu */
+	cairn_config cfg;
+	cairn_app_set *apps;
+	cairn_env_set *envs;
+};
+
+typedef struct cairnd {
+	char *config_path;
+	char *state_dir;
+	int lock_fd;
+	pthread_mutex_t mu;     /* defs pointer and refs */
+	pthread_mutex_t git_mu; /* the git mirrors: fetch and render one at a time */
+	struct cairnd_defs *defs;
+	cairn_auth *auth;
+	cairn_audit *audit; /* NULL when cairn.yaml has no audit.key */
+	cairn_sched *sched;
+	cairn_http *http;
+	cairn_metrics *metrics;
+	cairn_metric *m_triggers;
+	char *unix_path;
+	int port; /* TCP port actually listened on */
+} cairnd;
+
+/* Options of cairnd_open(). */
+struct cairnd_opts {
+	const char *config; /* cairn.yaml (required) */
+	const char *listen; /* "HOST:PORT" overriding listen.api, or NULL */
+	unsigned workers;   /* 0: default */
+	int64_t poll_ms;    /* 0: default; < 0: no polling */
+};
+
+/* daemon.c */
+int cairnd_open(cairnd **out, const struct cairnd_opts *o);
+int cairnd_start(cairnd *d);
+int cairnd_reload(cairnd *d);
+int cairnd_stop(cairnd *d, int64_t grace_ms);
+void cairnd_free(cairnd *d);
+struct cairnd_defs *cairnd_defs_get(cairnd *d);
+void cairnd_defs_put(cairnd *d, struct cairnd_defs *defs);
+void cairnd_audit(cairnd *d, const char *actor, const char *action, const char *app,
+                  const char *env, json_t *details);
+
+/* What cairnd_reconcile_app() does. */
+enum cairnd_mode {
+	CAIRND_SYNC_AUTO = 0, /* sync when automated (or forced), else compare */
+	CAIRND_SYNC_FORCE,    /* sync now (API sync) */
+	CAIRND_COMPARE,       /* compare only; result in *out */
+	CAIRND_ROLLBACK,      /* cairn_sync_rollback to a history entry */
+};
+
+/*
+ * Reconcile one app: resolve and render (git mirrors), compare or sync,
+ * write the app status. `out` (may be NULL) gets a JSON summary
+ * {app, env, revision, synced, health, resources:[...], operation}.
+ */
+int cairnd_reconcile_app(cairnd *d, const char *app, enum cairnd_mode mode, const char *who,
+                         const char *why, json_t **out);
+
+/* Roll `app` back to history entry `history_id` now (see cairn_sync_rollback). */
+int cairnd_rollback_app(cairnd *d, const char *app, int64_t history_id, const char *who,
+                        json_t **out);
+
+/*
+ * Queue every app whose git source is `url` and tracks one of `refs`
+ * (NULL refs: every app of the repository). Returns the number queued and
+ * appends their names to `names` when not NULL.
+ */
+size_t cairnd_trigger_repo(cairnd *d, const char *url, const char *const *refs, size_t n_refs,
+                           const char *why, json_t *names);
+
+/* api.c: add the /api/v1 routes to the server. */
+int cairnd_api_register(cairnd *d, cairn_http *srv);
+
+#endif

@@ -1,0 +1,329 @@
+/*
+ * daemon.c - cairnd's core: definitions, the state-directory lock, the audit
+ * log, the scheduler and the HTTP server wired together, and the reconcile
+ * a worker runs for one application (see cairnd.h, docs/daemon.md).
+ *
+ * Definitions are a snapshot (struct cairnd_defs) with a reference count:
+ * a reconcile or an API request takes a reference, a reload builds a new
+ * snapshot and swaps the pointer, and the old one is freed by whoever
+ * drops the last reference, so a reload never pulls definitions from under
+ * work in flight. The git mirrors are used under one mutex (resolve and
+ * render); the sync itself, which waits on the cluster, runs unlocked.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cairn/error.h"
+#include "cairn/kube.h"
+#include "cairn/log.h"
+#include "cairn/render.h"
+#include "cairn/state.h"
+#include "cairnd.h"
+
+static void defs_free(struct cairnd_defs *x)
+{
+	if (!x)
+		return;
+	cairn_app_set_free(x->apps);
+	cairn_env_set_free(x->envs);
+	cairn_config_dispose(&x->cfg);
+	free(x);
+}
+
+/* Load cairn.yaml, the Applications (files or repositories) and Environments. */
+static int defs_load(struct cairnd_defs **out, const char *config, const char *state_dir)
+{
+	cairn_app_load_opts opts = CAIRN_APP_LOAD_OPTS_INIT;
+	struct cairnd_defs *x = calloc(1, sizeof(*x));
+	cairn_app_git *git = NULL;
+	cairn_app_reader reader;
+	struct stat st;
+	int rc;
+
+	if (!x)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	if ((rc = cairn_config_load(&x->cfg, config)) < 0 ||
+	    (rc = cairn_app_set_new(&x->apps)) < 0 ||
+	    (rc = cairn_app_git_new(&git, state_dir, &x->cfg, 0)) < 0)
+		goto out;
+	reader = cairn_app_reader_git(git);
+	opts.reader = &reader;
+	for (size_t i = 0; i < x->cfg.apps_count; i++) {
+		const cairn_config_apps *a = &x->cfg.apps[i];
+
+		rc = a->repo_url ? cairn_app_set_load_git(x->apps, git, a->repo_url, a->revision,
+		                                          a->path, &opts)
+		                 : cairn_app_set_load(x->apps, a->path, &opts);
+		if (rc < 0)
+			goto out;
+	}
+	if ((rc = cairn_app_set_check(x->apps)) < 0)
+		goto out;
+	if (x->cfg.environments_dir && stat(x->cfg.environments_dir, &st) == 0 &&
+	    (rc = cairn_env_set_load(&x->envs, x->cfg.environments_dir)) < 0)
+		goto out;
+	if ((rc = cairn_app_set_bind(x->apps, x->envs)) < 0)
+		goto out;
+	x->refs = 1;
+	*out = x;
+	x = NULL;
+out:
+	cairn_app_git_free(git);
+	defs_free(x);
+	return rc;
+}
+
+struct cairnd_defs *cairnd_defs_get(cairnd *d)
+{
+	struct cairnd_defs *x;
+
+	pthread_mutex_lock(&d->mu);
+	x = d->defs;
+	x->refs++;
+	pthread_mutex_unlock(&d->mu);
+	return x;
+}
+
+void cairnd_defs_put(cairnd *d, struct cairnd_defs *x)
+{
+	int last;
+
+	if (!x)
+		return;
+	pthread_mutex_lock(&d->mu);
+	last = --x->refs == 0;
+	pthread_mutex_unlock(&d->mu);
+	if (last)
+		defs_free(x);
+}
+
+/* Tell the scheduler which apps exist now. */
+static int sched_apps(cairnd *d, struct cairnd_defs *x, int initial)
+{
+	size_t n = cairn_app_set_count(x->apps);
+	const char **names = calloc(n ? n : 1, sizeof(*names));
+	int rc;
+
+	if (!names)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	for (size_t i = 0; i < n; i++)
+		names[i] = cairn_app_set_at(x->apps, i)->name;
+	rc = cairn_sched_set_apps(d->sched, names, n, initial);
+	free(names);
+	return rc;
+}
+
+void cairnd_audit(cairnd *d, const char *actor, const char *action, const char *app,
+                  const char *env, json_t *details)
+{
+	cairn_audit_subject subj = {.app = app, .env = env};
+
+	if (d->audit && cairn_audit_record(d->audit, NULL, actor ? actor : "cairnd", action,
+	                                   app ? &subj : NULL, details) < 0)
+		cairn_log_warn("audit record '%s' failed: %s", action, cairn_error_last()->message);
+	json_decref(details);
+}
+
+/* The flock that keeps a second daemon off the same state directory. */
+static int take_lock(cairnd *d)
+{
+	char path[PATH_MAX];
+
+	if (mkdir(d->state_dir, 0700) < 0 && errno != EEXIST)
+		return cairn_error_set(CAIRN_EIO, "cannot create state directory '%s': %s",
+		                       d->state_dir, strerror(errno));
+	snprintf(path, sizeof(path), "%s/cairnd.lock", d->state_dir);
+	d->lock_fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+	if (d->lock_fd < 0)
+		return cairn_error_set(CAIRN_EIO, "cannot open '%s': %s", path, strerror(errno));
+	if (flock(d->lock_fd, LOCK_EX | LOCK_NB) < 0)
+		return cairn_error_set(
+		        CAIRN_EBUSY,
+		        "another cairnd is running on state directory '%s' (lock '%s' "
+		        "is held)",
+		        d->state_dir, path);
+	return 0;
+}
+
+/* The writable audit log when cairn.yaml names a key; else none (logged). */
+static int open_audit(cairnd *d)
+{
+	const cairn_audit_config *ac = &d->defs->cfg.audit;
+	cairn_audit_opts opts = CAIRN_AUDIT_OPTS_INIT;
+	cairn_audit_signer *signer = NULL;
+	int rc;
+
+	if (!ac->key_file || !*ac->key_file) {
+		cairn_log_warn("no audit.key in '%s': nothing is recorded in the audit trail",
+		               d->config_path);
+		return 0;
+	}
+	if ((rc = cairn_audit_signer_load(&signer, ac->key_file)) < 0)
+		return cairn_error_prefix("loading the audit key: ");
+	opts.state_dir = d->state_dir;
+	opts.writable = 1;
+	opts.signer = signer;
+	opts.origin = ac->origin;
+	opts.checkpoint_every = ac->checkpoint_every;
+	opts.checkpoint_interval_ns = ac->checkpoint_interval;
+	opts.sync = ac->sync;
+	rc = cairn_audit_open(&d->audit, &opts, NULL);
+	cairn_audit_signer_free(signer);
+	return rc < 0 ? cairn_error_prefix("opening the audit log: ") : 0;
+}
+
+static int reconcile_cb(void *ud, const char *app, const char *reason)
+{
+	return cairnd_reconcile_app(ud, app, CAIRND_SYNC_AUTO, "cairnd", reason, NULL);
+}
+
+/* Split "HOST:PORT" (the last ':' separates) into the server options. */
+static int parse_listen(cairn_http_opts *o, char *host, size_t size, const char *listen)
+{
+	const char *colon = strrchr(listen, ':');
+	char *end;
+	long port;
+
+	if (!colon || (size_t)(colon - listen) >= size)
+		return cairn_error_set(CAIRN_EINVAL, "bad listen address '%s': want HOST:PORT",
+		                       listen);
+	port = strtol(colon + 1, &end, 10);
+	if (*end || port < 0 || port > 65535)
+		return cairn_error_set(CAIRN_EINVAL, "bad port in listen address '%s'", listen);
+	memcpy(host, listen, (size_t)(colon - listen));
+	host[colon - listen] = '\0';
+	o->address = host;
+	o->port = (int)port;
+	return 0;
+}
+
+static int make_server(cairnd *d, const char *listen)
+{
+	static char host[256];
+	cairn_http_opts o = CAIRN_HTTP_OPTS_INIT;
+	char path[PATH_MAX];
+	int rc;
+
+	if (!listen)
+		listen = d->defs->cfg.listen_api ? d->defs->cfg.listen_api : "127.0.0.1:8470";
+	if ((rc = parse_listen(&o, host, sizeof(host), listen)) < 0)
+		return rc;
+	snprintf(path, sizeof(path), "%s/cairnd.sock", d->state_dir);
+	if (!(d->unix_path = strdup(path)))
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	o.unix_path = d->unix_path;
+	o.auth = d->auth;
+	o.metrics = d->metrics;
+	o.threads = 4;
+	return cairn_http_new(&d->http, &o);
+}
+
+int cairnd_open(cairnd **out, const struct cairnd_opts *o)
+{
+	cairn_sched_opts so = CAIRN_SCHED_OPTS_INIT;
+	cairn_config probe;
+	cairnd *d = calloc(1, sizeof(*d));
+	const char *env = getenv("CAIRN_STATE_DIR");
+	int rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+
+	if (!d)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	d->lock_fd = -1;
+	pthread_mutex_init(&d->mu, NULL);
+	pthread_mutex_init(&d->git_mu, NULL);
+	memset(&probe, 0, sizeof(probe));
+	if (!(d->config_path = strdup(o->config)) ||
+	    (rc = cairn_config_load(&probe, o->config)) < 0)
+		goto fail;
+	rc = cairn_audit_state_dir(&d->state_dir, (env && *env) ? NULL : probe.audit.state_dir);
+	cairn_config_dispose(&probe);
+	if (rc < 0 || (rc = take_lock(d)) < 0 ||
+	    (rc = defs_load(&d->defs, o->config, d->state_dir)) < 0 ||
+	    (rc = cairn_auth_from_config(&d->auth, &d->defs->cfg)) < 0 ||
+	    (rc = open_audit(d)) < 0 || (rc = cairn_metrics_new(&d->metrics)) < 0)
+		goto fail;
+	so.workers = o->workers;
+	so.poll_ms = o->poll_ms;
+	so.metrics = d->metrics;
+	so.fn = reconcile_cb;
+	so.ud = d;
+	if ((rc = cairn_sched_new(&d->sched, &so)) < 0 || (rc = sched_apps(d, d->defs, 1)) < 0 ||
+	    (rc = make_server(d, o->listen)) < 0 || (rc = cairnd_api_register(d, d->http)) < 0)
+		goto fail;
+	cairn_metrics_register(&d->m_triggers, d->metrics, CAIRN_METRIC_COUNTER,
+	                       "cairn_triggers_total", "Reconciles queued by trigger source.",
+	                       (const char *const[]){"source", NULL}, NULL, 0);
+	*out = d;
+	return 0;
+fail:
+	cairnd_free(d);
+	return rc;
+}
+
+int cairnd_start(cairnd *d)
+{
+	int rc;
+
+	if ((rc = cairn_sched_start(d->sched)) < 0 || (rc = cairn_http_start(d->http)) < 0)
+		return rc;
+	d->port = cairn_http_port(d->http);
+	cairn_http_set_ready(d->http, 1);
+	return 0;
+}
+
+int cairnd_reload(cairnd *d)
+{
+	struct cairnd_defs *x = NULL, *old;
+	int rc;
+
+	if ((rc = defs_load(&x, d->config_path, d->state_dir)) < 0)
+		return cairn_error_prefix("reload of '%s' refused, keeping the running definitions",
+		                          d->config_path);
+	if ((rc = sched_apps(d, x, 1)) < 0) {
+		defs_free(x);
+		return rc;
+	}
+	pthread_mutex_lock(&d->mu);
+	old = d->defs;
+	d->defs = x;
+	pthread_mutex_unlock(&d->mu);
+	cairnd_defs_put(d, old);
+	cairnd_audit(d, "cairnd", "config.reloaded", NULL, NULL,
+	             json_pack("{s:s, s:i}", "config", d->config_path, "applications",
+	                       (int)cairn_app_set_count(x->apps)));
+	return 0;
+}
+
+int cairnd_stop(cairnd *d, int64_t grace_ms)
+{
+	cairn_http_set_ready(d->http, 0);
+	return cairn_sched_stop(d->sched, grace_ms);
+}
+
+void cairnd_free(cairnd *d)
+{
+	if (!d)
+		return;
+	cairn_http_free(d->http);
+	cairn_sched_free(d->sched);
+	if (d->audit && cairn_audit_close(d->audit) < 0)
+		cairn_log_warn("closing the audit log: %s", cairn_error_last()->message);
+	cairn_metrics_free(d->metrics);
+	cairn_auth_free(d->auth);
+	if (d->defs)
+		cairnd_defs_put(d, d->defs);
+	if (d->lock_fd >= 0)
+		close(d->lock_fd);
+	if (d->unix_path)
+		unlink(d->unix_path);
+	free(d->unix_path);
+	free(d->state_dir);
+	free(d->config_path);
+	free(d);
+}

@@ -1,0 +1,201 @@
+#!/bin/bash
+# daemon.sh - cairnd end to end on 127.0.0.1: a bare repository with an
+# app, cairn-sim, `cairn hooks install`, `git push` -> synced through the
+# post-receive hook, push-to-applied latency, a second cairnd refused,
+# SIGHUP reload, token scopes (a dev-scoped token gets 403 on prod), the
+# pre-receive hook rejecting a bad manifest, SIGTERM exit 0, kill -9 then
+# a restart with the state intact.
+#
+# Tier: fast (bounded: every wait has a timeout; about 20 s).
+. "$(dirname "$0")/lib.sh"
+
+SIM=${CAIRN_SIM:-$BUILDDIR/cairn-sim}
+CAIRND=${CAIRND:-$BUILDDIR/cairnd}
+for t in kubectl git curl python3; do
+	if ! command -v $t >/dev/null 2>&1; then
+		echo "1..0 # SKIP $t is not installed"
+		exit 0
+	fi
+done
+SIMPID= DPID=
+trap '[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null; [ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+cd "$TMP" || exit 1
+export GIT_CONFIG_NOSYSTEM=1 HOME="$TMP/home" KUBECONFIG="$TMP/kubeconfig"
+export CAIRN_STATE_DIR="$TMP/state"
+unset CAIRN_CONFIG CAIRN_TOKEN
+mkdir -p "$HOME"
+git config --global user.name t && git config --global user.email t@t &&
+	git config --global init.defaultBranch main
+"$SIM" --listen 127.0.0.1:0 --kubeconfig-out "$KUBECONFIG" --pod-ready-delay 0s \
+	>"$TMP/sim.out" 2>"$TMP/sim.err" &
+SIMPID=$!
+for _ in $(seq 100); do
+	[ -s "$KUBECONFIG" ] && break
+	sleep 0.1
+done
+check "cairn-sim starts" test -s "$KUBECONFIG"
+SERVER=$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server}')
+
+# A free loopback port for cairnd (the hook must know it before cairnd runs).
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+API="http://127.0.0.1:$PORT"
+hash() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+HOOKTOK=hook-secret-token DEVTOK=dev-token-123 VIEWTOK=viewer-token-9
+mkdir -p envs
+for e in dev prod; do
+	cat >envs/$e.yaml <<Y
+apiVersion: cairn.dev/v1alpha1
+kind: Environment
+metadata: {name: $e}
+spec:
+  cluster: {server: "$SERVER", kubeconfig: "$KUBECONFIG"}
+  namespaces: ["$e*"]
+  defaultNamespace: $e
+Y
+done
+git init -q --bare repo.git
+app() { # app NAME ENV [NAMESPACE]
+	cat <<Y
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: $1
+  labels: {cairn.dev/environment: $2}
+spec:
+  project: default
+  source: {repoURL: "file://$TMP/repo.git", targetRevision: main, path: app}
+  destination: {server: "$SERVER", namespace: ${3:-$2}}
+  syncPolicy:
+    automated: {}
+    syncOptions: [CreateNamespace=true]
+Y
+}
+{ app web-dev dev; app web-prod prod; } >apps.yaml
+cat >cairn.yaml <<Y
+stateDir: $TMP/state
+listen: {api: "127.0.0.1:$PORT"}
+apps:
+- path: apps.yaml
+environmentsDir: envs
+api:
+  tokens:
+  - {name: hook, sha256: $(hash $HOOKTOK), role: deployer}
+  - {name: ci-dev, sha256: $(hash $DEVTOK), role: deployer, environments: [dev]}
+  - {name: viewer, sha256: $(hash $VIEWTOK), role: viewer}
+Y
+printf '%s\n' "$HOOKTOK" >token
+chmod 600 token
+check "cairn hooks install writes the hooks" \
+	"$CAIRN" hooks install repo.git --url "$API" --token-file token
+check "post-receive and pre-receive are executable" test -x repo.git/hooks/post-receive -a \
+	-x repo.git/hooks/pre-receive
+check "the hook's token file is 0600" test "$(stat -c %a repo.git/hooks/cairn-auth)" = 600
+
+start() { "$CAIRND" --config cairn.yaml --pidfile "$TMP/cairnd.pid" --poll off --grace 20s \
+	>>"$TMP/cairnd.out" 2>>"$TMP/cairnd.err" & DPID=$!; }
+ready() { for _ in $(seq 100); do curl -sf "$API/readyz" >/dev/null && return 0; sleep 0.1; done; return 1; }
+start
+check "cairnd starts and is ready" ready
+check "cairnd writes its pidfile" test "$(cat "$TMP/cairnd.pid" 2>/dev/null)" = "$DPID"
+"$CAIRND" --config cairn.yaml --poll off >"$TMP/second.out" 2>"$TMP/second.err"
+RC=$?
+check "a second cairnd on the same state dir exits non-zero" test "$RC" != 0
+check "and says another one runs" grep -q "another cairnd is running" "$TMP/second.err"
+
+# GET with a token; prints the body, status in $CODE
+get() { CODE=$(curl -s -o "$TMP/body" -w '%{http_code}' -H "Authorization: Bearer $1" "$API$2"); cat "$TMP/body"; }
+post() { CODE=$(curl -s -o "$TMP/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $1" --data-binary "${3:-}" "$API$2"); cat "$TMP/body"; }
+revision() { get $VIEWTOK /api/v1/applications/web-dev | python3 -c 'import json,sys; s=json.load(sys.stdin)["status"]; print(s["sync"], s.get("revision",""))'; }
+# wait_rev REV: until web-dev is Synced at REV (10 s)
+wait_rev() { for _ in $(seq 1000); do [ "$(revision)" = "Synced $1" ] && return 0; sleep 0.01; done; echo "# $(revision)"; return 1; }
+kval() { timeout 10 kubectl -n dev get cm web -o jsonpath='{.data.k}' 2>/dev/null; }
+
+git clone -q repo.git work 2>/dev/null
+mkdir -p work/app
+cm() { printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: web}\ndata: {k: "%s"}\n' "$1" >work/app/cm.yaml; }
+cm v1
+(cd work && git add -A && git commit -qm v1 && git push -q origin HEAD:main 2>"$TMP/push.err")
+check "git push of the app succeeds" test $? = 0
+REV=$(git -C repo.git rev-parse main)
+check "the pushed app is synced at the pushed commit (through the post-receive hook)" wait_rev "$REV"
+check "the ConfigMap is live" test "$(kval)" = v1
+
+# push-to-applied latency: from the start of `git push` to the object being live
+LAT=()
+for i in 2 3 4 5 6; do
+	cm "v$i"
+	(cd work && git commit -qam "v$i")
+	t0=$(date +%s%N)
+	(cd work && git push -q origin HEAD:main 2>>"$TMP/push.err")
+	for _ in $(seq 2000); do [ "$(kval)" = "v$i" ] && break; sleep 0.005; done
+	t1=$(date +%s%N)
+	LAT+=($(((t1 - t0) / 1000000)))
+done
+check "five more pushes are each applied" test "$(kval)" = v6
+REV6=$(git -C repo.git rev-parse main)
+MED=$(printf '%s\n' "${LAT[@]}" | sort -n | sed -n 3p)
+echo "# push-to-applied latency ms: ${LAT[*]} (median $MED)"
+
+# roles and scopes
+get $VIEWTOK /api/v1/applications >/dev/null
+check "a viewer lists applications" test "$CODE" = 200
+post $VIEWTOK /api/v1/applications/web-dev/sync >/dev/null
+check "a viewer may not sync (403)" test "$CODE" = 403
+post $DEVTOK /api/v1/applications/web-prod/sync >"$TMP/prod.json"
+check "a dev-scoped token gets 403 on prod" test "$CODE" = 403
+check "with a JSON error body" grep -q '"error"' "$TMP/prod.json"
+post $DEVTOK /api/v1/applications/web-dev/sync >/dev/null
+check "a dev-scoped token may sync dev (202)" test "$CODE" = 202
+get nope /api/v1/applications >/dev/null
+check "an unknown token gets 401" test "$CODE" = 401
+get $VIEWTOK /api/v1/applications/nope >/dev/null
+check "an unknown application is 404" test "$CODE" = 404
+get $VIEWTOK /api/v1/applications/web-dev/history >"$TMP/hist.json"
+check "history lists the syncs" python3 -c 'import json,sys; assert len(json.load(open(sys.argv[1]))["items"]) >= 2' "$TMP/hist.json"
+get $VIEWTOK /api/v1/operations >"$TMP/ops.json"
+check "operations name the push trigger" grep -q '"trigger":"push"' "$TMP/ops.json"
+get $VIEWTOK /api/v1/environments >"$TMP/envs.json"
+check "environments are listed" grep -q '"name":"prod"' "$TMP/envs.json"
+
+# pre-receive: a manifest without a name is refused and nothing moves
+printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {}\ndata: {k: bad}\n' >work/app/bad.yaml
+(cd work && git add -A && git commit -qm bad)
+(cd work && git push -q origin HEAD:main >"$TMP/bad.out" 2>&1)
+check "pre-receive rejects a push with an invalid manifest" test $? != 0
+check "and shows the finding" grep -q "bad.yaml" "$TMP/bad.out"
+check "the branch did not move" test "$(git -C repo.git rev-parse main)" = "$(git -C work rev-parse HEAD~1)"
+(cd work && git reset -q --hard HEAD~1)
+
+# SIGHUP: a new app appears without a restart, work keeps going
+app web-new dev dev-new >>apps.yaml
+kill -HUP "$DPID"
+for _ in $(seq 100); do get $VIEWTOK /api/v1/applications/web-new >/dev/null; [ "$CODE" = 200 ] && break; sleep 0.05; done
+check "SIGHUP reloads the definitions (new app served)" test "$CODE" = 200
+check "cairnd still runs after SIGHUP" kill -0 "$DPID"
+
+# SIGTERM: exit 0
+kill -TERM "$DPID"
+wait "$DPID"
+RC=$?
+DPID=
+check "SIGTERM: cairnd exits 0" test "$RC" = 0
+
+# kill -9, restart: the state is intact
+start
+check "cairnd restarts" ready
+{ kill -9 "$DPID"; wait "$DPID"; } 2>/dev/null
+DPID=
+start
+check "cairnd starts again after kill -9 (the lock died with it)" ready
+check "the state is intact after kill -9" wait_rev "$REV6"
+cm v7
+(cd work && git commit -qam v7 && git push -q origin HEAD:main 2>>"$TMP/push.err")
+check "a push after the restart is applied" wait_rev "$(git -C repo.git rev-parse main)"
+kill -TERM "$DPID"
+wait "$DPID"
+RC=$?
+DPID=
+check "SIGTERM again: exit 0" test "$RC" = 0
+if [ -n "${VERBOSE:-}" ]; then sed 's/^/# /' "$TMP/cairnd.err"; fi
+done_testing
