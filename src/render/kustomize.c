@@ -79,38 +79,93 @@ int rset_add(rset *s, json_t *obj, const char *file)
 	return 0;
 }
 
+/* A string field, "" when unset (a patch may have removed it). */
+static const char *str_or_empty(const json_t *o, const char *a, const char *b)
+{
+	const char *v = res_str(o, a, b);
+
+	return v ? v : "";
+}
+
+/* The length of the group part of an apiVersion ("" for the core group). */
+static size_t group_len(const char *av)
+{
+	const char *slash = strchr(av, '/');
+
+	return slash ? (size_t)(slash - av) : 0;
+}
+
 /* Two objects with one group, kind, namespace and name may not coexist. */
 static int same_id(const json_t *a, const json_t *b)
 {
-	char ga[256], gb[256];
-	const char *na = res_str(a, "metadata", "namespace"),
-	           *nb = res_str(b, "metadata", "namespace");
+	const char *va = str_or_empty(a, "apiVersion", NULL),
+	           *vb = str_or_empty(b, "apiVersion", NULL);
+	size_t la = group_len(va);
 
-	res_group(a, ga, sizeof(ga));
-	res_group(b, gb, sizeof(gb));
-	return strcmp(ga, gb) == 0 &&
-	       strcmp(res_str(a, "kind", NULL), res_str(b, "kind", NULL)) == 0 &&
-	       strcmp(res_str(a, "metadata", "name"), res_str(b, "metadata", "name")) == 0 &&
-	       strcmp(na ? na : "", nb ? nb : "") == 0;
+	return la == group_len(vb) && memcmp(va, vb, la) == 0 &&
+	       strcmp(str_or_empty(a, "kind", NULL), str_or_empty(b, "kind", NULL)) == 0 &&
+	       strcmp(str_or_empty(a, "metadata", "name"), str_or_empty(b, "metadata", "name")) ==
+	               0 &&
+	       strcmp(str_or_empty(a, "metadata", "namespace"),
+	              str_or_empty(b, "metadata", "namespace")) == 0;
 }
 
-/* Move src's resources to the end of dst, refusing duplicate ids. */
-int rset_append(rset *dst, rset *src, const char *file)
+/* The hash of what same_id compares. */
+static uint64_t id_hash(const json_t *o)
 {
+	const char *av = str_or_empty(o, "apiVersion", NULL), *kind = str_or_empty(o, "kind", NULL);
+	const char *name = str_or_empty(o, "metadata", "name");
+	const char *ns = str_or_empty(o, "metadata", "namespace");
+	uint64_t h = RENDER_HASH_INIT;
+
+	h = render__hash_mix(h, av, group_len(av));
+	h = render__hash_mix(h, kind, strlen(kind));
+	h = render__hash_mix(h, ns, strlen(ns));
+	return render__hash_mix(h, name, strlen(name));
+}
+
+/*
+ * Every object of an rset has a string apiVersion, kind and name (rset_add
+ * checks), so the id can be hashed: a duplicate is looked up among the
+ * objects with the same hash instead of compared with every object of dst.
+ * The index first catches up with objects added to dst since it was last
+ * used, then takes each appended object as it goes, so duplicates inside
+ * src are refused too.
+ */
+int rset_append(rset *dst, rset *src, const char *file, struct rmap *idx)
+{
+	struct rmap local = {0};
+	int rc = 0;
+
+	if (idx == NULL)
+		idx = &local;
+	for (; idx->covered < dst->n; idx->covered++)
+		if ((rc = render__rmap_put(idx, id_hash(dst->v[idx->covered].obj), idx->covered)) <
+		    0)
+			goto out;
 	for (size_t i = 0; i < src->n; i++) {
-		for (size_t j = 0; j < dst->n; j++)
-			if (same_id(dst->v[j].obj, src->v[i].obj))
-				return cairn_error_set(
+		uint64_t h = id_hash(src->v[i].obj);
+		size_t pos = SIZE_MAX, j;
+		while (render__rmap_next(idx, h, &pos, &j))
+			if (same_id(dst->v[j].obj, src->v[i].obj)) {
+				rc = cairn_error_set(
 				        CAIRN_EINVAL, "duplicate object %s '%s', in %s",
 				        res_str(src->v[i].obj, "kind", NULL),
 				        res_str(src->v[i].obj, "metadata", "name"), file);
-		if (rset_add(dst, src->v[i].obj, file) < 0)
-			return cairn_error_last()->code;
+				goto out;
+			}
+		if ((rc = rset_add(dst, src->v[i].obj, file)) < 0)
+			goto out;
 		json_decref(dst->v[dst->n - 1].names);
 		dst->v[dst->n - 1].names = json_incref(src->v[i].names);
 		dst->v[dst->n - 1].hash = src->v[i].hash;
+		if ((rc = render__rmap_put(idx, h, dst->n - 1)) < 0)
+			goto out;
+		idx->covered = dst->n;
 	}
-	return 0;
+out:
+	render__rmap_dispose(&local);
+	return rc;
 }
 
 void rset_dispose(rset *s)
@@ -228,8 +283,8 @@ static int build(rset *out, struct kctx *k, const char *dir)
 	return rc;
 }
 
-static int load_resource(rset *acc, struct kctx *k, const char *dir, const char *rel,
-                         const char *kfile)
+static int load_resource(rset *acc, struct rmap *idx, struct kctx *k, const char *dir,
+                         const char *rel, const char *kfile)
 {
 	rset sub = {0};
 	char *p = NULL;
@@ -262,7 +317,7 @@ static int load_resource(rset *acc, struct kctx *k, const char *dir, const char 
 			rc = prov__resources(k->prov, &sub, p);
 	}
 	if (rc == 0)
-		rc = rset_append(acc, &sub, kfile);
+		rc = rset_append(acc, &sub, kfile, idx);
 out:
 	json_decref(docs);
 	rset_dispose(&sub);
@@ -440,6 +495,7 @@ static int transform(rset *s, cairn_tree *t, const json_t *kz, const char *file,
 static int accumulate(rset *acc, struct kctx *k, const char *dir, int component)
 {
 	json_t *docs = NULL, *kz, *res;
+	struct rmap idx = {0}; /* acc's ids while resources are appended */
 	char *file = NULL;
 	size_t i;
 	int rc, which;
@@ -485,9 +541,10 @@ static int accumulate(rset *acc, struct kctx *k, const char *dir, int component)
 				rc = cairn_error_set(CAIRN_EINVAL, "%s[%zu] is not a string, in %s",
 				                     field, i, file);
 			else
-				rc = load_resource(acc, k, dir, rel, file);
+				rc = load_resource(acc, &idx, k, dir, rel, file);
 		}
 	}
+	render__rmap_dispose(&idx);
 	/* kustomize >= 5.1 runs components after the generators */
 	if (rc == 0) {
 		prov_snap snap;
@@ -503,6 +560,7 @@ static int accumulate(rset *acc, struct kctx *k, const char *dir, int component)
 	if (rc == 0)
 		rc = transform(acc, k->t, kz, file, k->prov);
 out:
+	render__rmap_dispose(&idx);
 	k->depth--;
 	json_decref(docs);
 	free(file);

@@ -545,24 +545,27 @@ static int smp_one(rset *s, size_t i, const json_t *p)
  * whose namespace Cairn does not keep; a loose match stands in for it (a
  * base's `namespace` set after the object was loaded).
  */
-static int smp_self_match(const rres *r, const json_t *p)
+struct smp_id {
+	const char *av, *kind, *name, *ns;
+};
+
+static int smp_self_match(const rres *r, const struct smp_id *p)
 {
-	const char *pns = res_str(p, "metadata", "namespace");
-	const char *ns = res_str(r->obj, "metadata", "namespace");
-	const char *name = res_str(p, "metadata", "name");
+	const char *ns;
 	size_t i;
 	json_t *n;
 	int any = 0;
 
-	if (strcmp(res_str(r->obj, "apiVersion", NULL), res_str(p, "apiVersion", NULL)) != 0 ||
-	    strcmp(res_str(r->obj, "kind", NULL), res_str(p, "kind", NULL)) != 0)
+	/* the cheap tests first: this runs for every object and every patch */
+	if (strcmp(res_str(r->obj, "kind", NULL), p->kind) != 0)
 		return 0;
-	json_array_foreach(r->names, i, n) any |= strcmp(json_string_value(n), name) == 0;
-	if (!any)
+	json_array_foreach(r->names, i, n) any |= strcmp(json_string_value(n), p->name) == 0;
+	if (!any || strcmp(res_str(r->obj, "apiVersion", NULL), p->av) != 0)
 		return 0;
-	if (strcmp(pns && pns[0] ? pns : "default", ns && ns[0] ? ns : "default") == 0)
+	ns = res_str(r->obj, "metadata", "namespace");
+	if (strcmp(p->ns && p->ns[0] ? p->ns : "default", ns && ns[0] ? ns : "default") == 0)
 		return 1;
-	return pns == NULL || pns[0] == '\0' ? 2 : 0;
+	return p->ns == NULL || p->ns[0] == '\0' ? 2 : 0;
 }
 
 /* The one object an SMP without target applies to: an exact match, else
@@ -570,9 +573,11 @@ static int smp_self_match(const rres *r, const json_t *p)
 static int smp_find(size_t *out, rset *s, const json_t *p, const char *file)
 {
 	size_t found[2] = {0, 0}, at[2] = {0, 0};
+	struct smp_id id = {res_str(p, "apiVersion", NULL), res_str(p, "kind", NULL),
+	                    res_str(p, "metadata", "name"), res_str(p, "metadata", "namespace")};
 
 	for (size_t i = 0; i < s->n; i++) {
-		int m = smp_self_match(&s->v[i], p);
+		int m = smp_self_match(&s->v[i], &id);
 		if (m > 0 && found[m - 1]++ == 0)
 			at[m - 1] = i;
 	}

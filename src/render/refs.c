@@ -200,9 +200,36 @@ int tf_replicas(rset *s, const json_t *replicas, const char *file)
 
 struct ref_ctx {
 	rset *s;
-	const char *kind; /* kind of the referred object */
-	const char *ns;   /* namespace of the referrer */
+	const struct rmap *names; /* (kind, every name had) -> position in s */
+	const char *kind;         /* kind of the referred object */
+	const char *ns;           /* namespace of the referrer */
 };
+
+/* The key of the name index: a kind and one name an object of it has had. */
+static uint64_t name_hash(const char *kind, const char *name)
+{
+	return render__hash_mix(render__hash_mix(RENDER_HASH_INIT, kind, kind ? strlen(kind) : 0),
+	                        name, name ? strlen(name) : 0);
+}
+
+/* Index every object under each name it has had, so that a reference is
+ * resolved by looking at the objects that had its name, not at all of
+ * them; names and kinds do not change while references are fixed. */
+static int names_index(struct rmap *m, const rset *s)
+{
+	for (size_t i = 0; i < s->n; i++) {
+		const char *kind = res_str(s->v[i].obj, "kind", NULL);
+		size_t j;
+		json_t *n;
+		json_array_foreach(s->v[i].names, j, n)
+		{
+			int rc = render__rmap_put(m, name_hash(kind, json_string_value(n)), i);
+			if (rc < 0)
+				return rc;
+		}
+	}
+	return 0;
+}
 
 /* kustomize reads an unset namespace as "default" when matching. */
 static const char *eff_ns(const char *ns)
@@ -222,9 +249,11 @@ static int fix_ref(json_t *parent, const char *key, void *ud)
 	const char *val = res_str(parent, key, NULL);
 	rres *hit = NULL;
 
+	size_t pos = SIZE_MAX, i;
+
 	if (val == NULL)
 		return 0;
-	for (size_t i = 0; i < c->s->n; i++) {
+	while (render__rmap_next(c->names, name_hash(c->kind, val), &pos, &i)) {
 		rres *r = &c->s->v[i];
 		const char *ns = res_str(r->obj, "metadata", "namespace");
 		if (strcmp(res_str(r->obj, "kind", NULL), c->kind) != 0 || !had_name(r, val))
@@ -295,22 +324,23 @@ static int ref_walk(json_t *o, struct ref_ctx *c, const char *kind, const char *
  * whose namespace is unset or that account's, takes the account's current
  * name and (when the account has one) namespace.
  */
-static int fix_subject(json_t *subj, rset *s)
+static int fix_subject(json_t *subj, const struct ref_ctx *c)
 {
 	const char *name = res_str(subj, "name", NULL), *sns = res_str(subj, "namespace", NULL);
 	rres *hit = NULL;
+	size_t pos = SIZE_MAX, i;
 
 	if (name == NULL)
 		return 0;
-	for (size_t i = 0; i < s->n; i++) {
-		rres *r = &s->v[i];
+	while (render__rmap_next(c->names, name_hash("ServiceAccount", name), &pos, &i)) {
+		rres *r = &c->s->v[i];
 		const char *ns = res_str(r->obj, "metadata", "namespace");
 		if (strcmp(res_str(r->obj, "kind", NULL), "ServiceAccount") != 0 ||
 		    !had_name(r, name))
 			continue;
 		if (sns != NULL && sns[0] != '\0' && strcmp(eff_ns(sns), eff_ns(ns)) != 0)
 			continue;
-		if (hit != NULL)
+		if (hit != NULL && hit != r) /* r is listed once per name it had */
 			return cairn_error_set(
 			        CAIRN_EUNSUPPORTED,
 			        "binding subject '%s' matches several ServiceAccounts", name);
@@ -346,21 +376,23 @@ static int rbac_refs(json_t *o, struct ref_ctx *c)
 	json_array_foreach(json_object_get(o, "subjects"), i, subj)
 	{
 		if (rc == 0 && json_is_object(subj))
-			rc = fix_subject(subj, c->s);
+			rc = fix_subject(subj, c);
 	}
 	return rc;
 }
 
 int tf_namerefs(rset *s)
 {
-	for (size_t i = 0; i < s->n; i++) {
+	struct rmap names = {0};
+	int rc = names_index(&names, s);
+
+	for (size_t i = 0; rc == 0 && i < s->n; i++) {
 		json_t *o = s->v[i].obj;
 		const char *kind = res_str(o, "kind", NULL),
 		           *ns = res_str(o, "metadata", "namespace");
 		const char *pod = pod_spec_path(kind);
-		struct ref_ctx c = {s, NULL, ns ? ns : ""};
+		struct ref_ctx c = {s, &names, NULL, ns ? ns : ""};
 		char path[256];
-		int rc = 0;
 
 		for (size_t j = 0; pod && rc == 0 && j < sizeof(pod_refs) / sizeof(pod_refs[0]);
 		     j++) {
@@ -380,10 +412,9 @@ int tf_namerefs(rset *s)
 		if (rc == 0 &&
 		    (strcmp(kind, "RoleBinding") == 0 || strcmp(kind, "ClusterRoleBinding") == 0))
 			rc = rbac_refs(o, &c);
-		if (rc < 0)
-			return rc;
 	}
-	return 0;
+	render__rmap_dispose(&names);
+	return rc;
 }
 
 /* ---- legacy order --------------------------------------------------------- */
@@ -473,8 +504,66 @@ static int legacy_cmp(const void *pa, const void *pb)
 	return strcmp(sa, sb);
 }
 
+/* One object's sort key, computed once instead of at every comparison. */
+struct skey {
+	int rank;
+	char *gvk, *id; /* as gvk_string and legacy_id write them */
+	rres r;
+};
+
+static int skey_cmp(const void *pa, const void *pb)
+{
+	const struct skey *a = pa, *b = pb;
+	int c;
+
+	if (a->rank != b->rank)
+		return a->rank < b->rank ? -1 : 1;
+	c = strcmp(a->gvk, b->gvk);
+	return c != 0 ? c : strcmp(a->id, b->id);
+}
+
+/* Fill k for r; the strings are truncated as legacy_cmp's buffers do. */
+static int skey_make(struct skey *k, const rres *r)
+{
+	char b[1024];
+
+	k->r = *r;
+	k->rank = kind_rank(res_str(r->obj, "kind", NULL));
+	gvk_string(r->obj, b, sizeof(b));
+	k->gvk = strdup(b);
+	legacy_id(r->obj, b, sizeof(b));
+	k->id = strdup(b);
+	return k->gvk && k->id ? 0 : -1;
+}
+
+/*
+ * The keys are built once per object (two snprintf calls each) rather
+ * than twice per comparison; skey_cmp answers every comparison as
+ * legacy_cmp does, so the order is the same. Out of memory, the slow
+ * path runs.
+ */
 void sort_legacy(rset *s)
 {
-	if (s->n > 1)
+	struct skey *k;
+	size_t i, made;
+	int ok;
+
+	if (s->n < 2)
+		return;
+	k = calloc(s->n, sizeof(*k));
+	ok = k != NULL;
+	for (made = 0; ok && made < s->n; made++) /* made counts a failed one too */
+		ok = skey_make(&k[made], &s->v[made]) == 0;
+	if (!ok) {
 		qsort(s->v, s->n, sizeof(s->v[0]), legacy_cmp);
+	} else {
+		qsort(k, s->n, sizeof(k[0]), skey_cmp);
+		for (i = 0; i < s->n; i++)
+			s->v[i] = k[i].r;
+	}
+	for (i = 0; k != NULL && i < made; i++) {
+		free(k[i].gvk);
+		free(k[i].id);
+	}
+	free(k);
 }

@@ -5,6 +5,7 @@
 #define CAIRN_RENDER_PRIVATE_H
 
 #include <jansson.h>
+#include <stdint.h>
 
 #include "cairn/source.h"
 #include "cairn/yaml.h"
@@ -22,8 +23,29 @@ typedef struct rset {
 	size_t n, cap;
 } rset;
 
+/* index.c: a hash multimap (hash -> position in an rset), entries never
+ * removed; render__rmap_next walks the positions stored under h, starting
+ * with *pos == SIZE_MAX, and returns 0 when there are no more. */
+struct rmap_ent {
+	uint64_t h;
+	size_t v;
+	int used;
+};
+struct rmap {
+	struct rmap_ent *e;
+	size_t cap, n;
+	size_t covered; /* rset_append: dst->v[0..covered) are in the map */
+};
+uint64_t render__hash_mix(uint64_t h, const char *s, size_t n);
+#define RENDER_HASH_INIT 0xcbf29ce484222325ULL
+int render__rmap_put(struct rmap *m, uint64_t h, size_t v);
+int render__rmap_next(const struct rmap *m, uint64_t h, size_t *pos, size_t *v);
+void render__rmap_dispose(struct rmap *m);
+
 int rset_add(rset *s, json_t *obj, const char *file);
-int rset_append(rset *dst, rset *src, const char *file);
+/* Move src's resources to the end of dst, refusing ids dst already has;
+ * idx indexes dst's ids and is kept up to date (NULL: a throw-away one). */
+int rset_append(rset *dst, rset *src, const char *file, struct rmap *idx);
 void rset_dispose(rset *s);
 const char *res_str(const json_t *obj, const char *a, const char *b);
 void res_group(const json_t *obj, char *out, size_t size);
