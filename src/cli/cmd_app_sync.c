@@ -123,7 +123,7 @@ static int resolve_revision(struct app_live *l, struct app_ctx *c, const struct 
 		if (s->chart || (s->ref && !s->path))
 			continue;
 		if (cairn_app_git_resolve(oid, c->git, s->repo_url, s->target_revision) < 0)
-			return cairn_error_prefix("application '%s'", x->name);
+			return cairn_error_prefix("application '%s': ", x->name);
 		snprintf(l->revision + len, sizeof(l->revision) - len, "%s%s", len ? "," : "", oid);
 		len = strlen(l->revision);
 	}
