@@ -13,5 +13,6 @@ void render_parity_tests(Suite *s);
 void render_refuse_tests(Suite *s);
 void render_gen_tests(Suite *s);
 void render_patch_tests(Suite *s);
+void render_scale_tests(Suite *s);
 
 #endif

@@ -9,5 +9,6 @@ int main(void)
 	render_refuse_tests(s);
 	render_gen_tests(s);
 	render_patch_tests(s);
+	render_scale_tests(s);
 	return test_run_suite(s);
 }
