@@ -1,12 +1,17 @@
 /*
  * cmd_env_diff.c - `cairn env diff GROUP ENV_A ENV_B`: the environment-
  * consistency view. The group's Application in each environment is
- * rendered at its own resolved revision with a provenance recorder; the
- * objects are matched by group/kind/name and every differing path is
- * labelled with where each side's value came from, so a reader sees at a
- * glance which differences the environments declare (variables, overrides,
- * their own overlay files) and which nobody declared (a shared file at
- * another commit, or nothing at all). Built into cairn-git only.
+ * rendered at its own resolved revision through the shared Application
+ * renderer (cairn_sync_render_app()) with a provenance recorder; the
+ * objects are matched by group/kind/name (or, when an environment renames
+ * them, by the name with each side's declared namePrefix/nameSuffix taken
+ * off) and every differing path is labelled with where each side's value
+ * came from, so a reader sees at a glance which differences the
+ * environments declare (variables, overrides, their own overlay files) and
+ * which nobody declared (a shared file at another commit, or nothing at
+ * all). With --live each environment's set is also compared with its own
+ * cluster as `cairn app diff` does (drift). Built into cairn-git only.
+ * See docs/environments.md.
  */
 #include <getopt.h>
 #include <string.h>

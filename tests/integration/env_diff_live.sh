@@ -123,11 +123,23 @@ check "text: prod's drift listed with the path and both values" bash -c \
 
 # a live object deleted: missing
 check "kubectl deletes dev's Secret" kubectl -n dev-web delete secret creds
+# a tracked object of dev's app that git no longer has: extra
+cat > old.yaml <<'Y'
+apiVersion: v1
+kind: Secret
+metadata:
+  name: old
+  namespace: dev-web
+  annotations: {argocd.argoproj.io/tracking-id: "web-dev:/Secret:dev-web/old"}
+stringData: {token: t}
+Y
+check "kubectl creates a tracked Secret git does not have" kubectl apply -f old.yaml
 D -o json >missing.json 2>/dev/null
-check "deleted in dev: reported missing" python3 -c '
+check "dev: the deleted Secret missing, the tracked leftover extra" python3 -c '
 import json; d = json.load(open("missing.json"))
 o = {x["object"]: x["status"] for x in d["live"][0]["objects"]}
-assert o == {"/Secret/dev-web/creds": "missing"}, o'
+assert o == {"/Secret/dev-web/creds": "missing", "/Secret/dev-web/old": "extra"}, o
+assert d["live"][0]["drifted"] == 2, d["live"][0]'
 
 # an Environment whose cluster cannot be reached is an error (exit 2)
 sed -i "s|kubeconfig: \"$KUBECONFIG\"|kubeconfig: \"$TMP/none\"|" envs/prod.yaml
