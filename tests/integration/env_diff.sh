@@ -203,7 +203,8 @@ assert s["objects"] == 2 and s["undeclared"] == 0, s
 P
 D --apps apps-rn.yaml web dev prod --color never > rn.txt 2>&1
 check "renamed objects, text: the name line of each side" \
-	bash -c "grep -q '^-  name: dev-web$' rn.txt && grep -q '^+  name: prod-web-v2$' rn.txt"
+	bash -c "grep -q '^-  name: dev-web$' rn.txt && grep -q '^+  name: prod-web-v2$' rn.txt &&
+	         grep -q \"^  renamed: 'dev-web' in dev, 'prod-web-v2' in prod$\" rn.txt"
 # prod renders its own copy of the objects: the ConfigMap pairs with dev's
 # (dev declares its prefix), a Deployment named differently does not
 mkdir -p rn/prod2
