@@ -568,15 +568,66 @@ static int smp_self_match(const rres *r, const struct smp_id *p)
 	return p->ns == NULL || p->ns[0] == '\0' ? 2 : 0;
 }
 
+/*
+ * The (kind, every name had) -> position index of the objects a list of
+ * patches works on, built when an untargeted SMP first needs it. SMPs
+ * never change kinds or name histories; deleting an object changes n and
+ * a JSON patch (which can change anything) clears `valid`, so a stale
+ * index is rebuilt, never used.
+ */
+struct smp_cache {
+	struct rmap m;
+	const rres *v;
+	size_t n;
+	int valid;
+};
+
+static uint64_t kind_name_hash(const char *kind, const char *name)
+{
+	return render__hash_mix(render__hash_mix(RENDER_HASH_INIT, kind, kind ? strlen(kind) : 0),
+	                        name, name ? strlen(name) : 0);
+}
+
+static int smp_cache_get(struct smp_cache *c, const rset *s)
+{
+	if (c->valid && c->v == s->v && c->n == s->n)
+		return 0;
+	render__rmap_dispose(&c->m);
+	c->valid = 0;
+	for (size_t i = 0; i < s->n; i++) {
+		const char *kind = res_str(s->v[i].obj, "kind", NULL);
+		size_t j, k;
+		json_t *n;
+		json_array_foreach(s->v[i].names, j, n)
+		{
+			const char *name = json_string_value(n);
+			for (k = 0; k < j; k++) /* each object once per name */
+				if (strcmp(json_string_value(json_array_get(s->v[i].names, k)),
+				           name) == 0)
+					break;
+			if (k == j && render__rmap_put(&c->m, kind_name_hash(kind, name), i) < 0)
+				return cairn_error_last()->code;
+		}
+	}
+	c->v = s->v;
+	c->n = s->n;
+	c->valid = 1;
+	return 0;
+}
+
 /* The one object an SMP without target applies to: an exact match, else
  * the only loose one; none or several is an error, as in kustomize. */
-static int smp_find(size_t *out, rset *s, const json_t *p, const char *file)
+static int smp_find(size_t *out, rset *s, const json_t *p, const char *file,
+                    struct smp_cache *cache)
 {
-	size_t found[2] = {0, 0}, at[2] = {0, 0};
+	size_t found[2] = {0, 0}, at[2] = {0, 0}, pos = SIZE_MAX, i;
 	struct smp_id id = {res_str(p, "apiVersion", NULL), res_str(p, "kind", NULL),
 	                    res_str(p, "metadata", "name"), res_str(p, "metadata", "namespace")};
+	int rc;
 
-	for (size_t i = 0; i < s->n; i++) {
+	if ((rc = smp_cache_get(cache, s)) < 0)
+		return rc;
+	while (render__rmap_next(&cache->m, kind_name_hash(id.kind, id.name), &pos, &i)) {
 		int m = smp_self_match(&s->v[i], &id);
 		if (m > 0 && found[m - 1]++ == 0)
 			at[m - 1] = i;
@@ -630,7 +681,8 @@ static int smp_patch_one(rset *s, size_t i, const json_t *p, const char *file)
 }
 
 /* Apply one SMP document: to the targets, or to the object it names. */
-static int apply_smp(rset *s, const json_t *p, const struct target *t, const char *file)
+static int apply_smp(rset *s, const json_t *p, const struct target *t, const char *file,
+                     struct smp_cache *cache)
 {
 	size_t i;
 	int rc;
@@ -647,7 +699,7 @@ static int apply_smp(rset *s, const json_t *p, const struct target *t, const cha
 			                       "a strategic merge patch without target needs "
 			                       "apiVersion, kind and metadata.name, in %s",
 			                       file);
-		if ((rc = smp_find(&i, s, p, file)) < 0)
+		if ((rc = smp_find(&i, s, p, file, cache)) < 0)
 			return rc;
 		return smp_patch_one(s, i, p, file);
 	}
@@ -663,7 +715,8 @@ static int apply_smp(rset *s, const json_t *p, const struct target *t, const cha
 	return 0;
 }
 
-static int apply_json(rset *s, const json_t *ops, const struct target *t, const char *file)
+static int apply_json(rset *s, const json_t *ops, const struct target *t, const char *file,
+                      struct smp_cache *cache)
 {
 	for (size_t i = 0; i < s->n; i++) {
 		json_t *o = s->v[i].obj;
@@ -672,6 +725,7 @@ static int apply_json(rset *s, const json_t *ops, const struct target *t, const 
 			return rc;
 		if (rc == 0)
 			continue;
+		cache->valid = 0;
 		if (json_patch_apply(o, ops) < 0)
 			return cairn_error_prefix(
 			        "patching %s '%s' (%s): ", nz(res_str(o, "kind", NULL)),
@@ -683,7 +737,8 @@ static int apply_json(rset *s, const json_t *ops, const struct target *t, const 
 
 /* Apply parsed patch documents: a list is a JSON patch (needs a target),
  * maps are strategic merge patches. */
-static int apply_docs(rset *s, const json_t *docs, const json_t *target, const char *file)
+static int apply_docs(rset *s, const json_t *docs, const json_t *target, const char *file,
+                      struct smp_cache *cache)
 {
 	struct target t;
 	size_t i;
@@ -700,9 +755,9 @@ static int apply_docs(rset *s, const json_t *docs, const json_t *target, const c
 			rc = cairn_error_set(CAIRN_EINVAL, "a JSON patch needs a target, in %s",
 			                     file);
 		else if (json_is_array(d))
-			rc = apply_json(s, d, &t, file);
+			rc = apply_json(s, d, &t, file, cache);
 		else
-			rc = apply_smp(s, d, target ? &t : NULL, file);
+			rc = apply_smp(s, d, target ? &t : NULL, file, cache);
 		if (rc < 0)
 			break;
 	}
@@ -728,7 +783,8 @@ static int check_options(const json_t *opts, const char *file)
 	return 0;
 }
 
-int tf_patches(rset *s, cairn_tree *t, const json_t *list, const char *file)
+static int list_patches_run(rset *s, cairn_tree *t, const json_t *list, const char *file,
+                            struct smp_cache *cache)
 {
 	size_t i;
 	json_t *e;
@@ -757,7 +813,7 @@ int tf_patches(rset *s, cairn_tree *t, const json_t *list, const char *file)
 		if (rc == 0)
 			rc = load_entry(&docs, t, e, file);
 		if (rc == 0)
-			rc = apply_docs(s, docs, json_object_get(e, "target"), file);
+			rc = apply_docs(s, docs, json_object_get(e, "target"), file, cache);
 		json_decref(docs);
 		if (rc < 0)
 			return rc;
@@ -765,7 +821,8 @@ int tf_patches(rset *s, cairn_tree *t, const json_t *list, const char *file)
 	return 0;
 }
 
-int tf_patches_smp(rset *s, cairn_tree *t, const json_t *list, const char *file)
+static int list_patches_smp_run(rset *s, cairn_tree *t, const json_t *list, const char *file,
+                                struct smp_cache *cache)
 {
 	size_t i;
 	json_t *e;
@@ -794,7 +851,7 @@ int tf_patches_smp(rset *s, cairn_tree *t, const json_t *list, const char *file)
 				        CAIRN_EINVAL,
 				        "patchesStrategicMerge[%zu] is not a map, in %s", i, file);
 		if (rc == 0)
-			rc = apply_docs(s, docs, NULL, file);
+			rc = apply_docs(s, docs, NULL, file, cache);
 		json_decref(entry);
 		json_decref(docs);
 		if (rc < 0)
@@ -803,7 +860,8 @@ int tf_patches_smp(rset *s, cairn_tree *t, const json_t *list, const char *file)
 	return 0;
 }
 
-int tf_patches_json6902(rset *s, cairn_tree *t, const json_t *list, const char *file)
+static int list_patches_json6902_run(rset *s, cairn_tree *t, const json_t *list, const char *file,
+                                     struct smp_cache *cache)
 {
 	size_t i;
 	json_t *e;
@@ -828,10 +886,39 @@ int tf_patches_json6902(rset *s, cairn_tree *t, const json_t *list, const char *
 				        "in %s",
 				        i, file);
 		if (rc == 0)
-			rc = apply_docs(s, docs, target, file);
+			rc = apply_docs(s, docs, target, file, cache);
 		json_decref(docs);
 		if (rc < 0)
 			return rc;
 	}
 	return 0;
+}
+
+/* The three patch fields: one index of the set for all of a list's
+ * untargeted SMPs (see struct smp_cache). */
+int tf_patches(rset *s, cairn_tree *t, const json_t *list, const char *file)
+{
+	struct smp_cache c = {0};
+	int rc = list_patches_run(s, t, list, file, &c);
+
+	render__rmap_dispose(&c.m);
+	return rc;
+}
+
+int tf_patches_smp(rset *s, cairn_tree *t, const json_t *list, const char *file)
+{
+	struct smp_cache c = {0};
+	int rc = list_patches_smp_run(s, t, list, file, &c);
+
+	render__rmap_dispose(&c.m);
+	return rc;
+}
+
+int tf_patches_json6902(rset *s, cairn_tree *t, const json_t *list, const char *file)
+{
+	struct smp_cache c = {0};
+	int rc = list_patches_json6902_run(s, t, list, file, &c);
+
+	render__rmap_dispose(&c.m);
+	return rc;
 }

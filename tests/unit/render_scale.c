@@ -256,6 +256,44 @@ START_TEST(patch_finds_its_object)
 }
 END_TEST
 
+/* Patches of one list after a deletion (positions shift) and after a
+ * JSON patch that changes a kind: each later SMP still finds its object. */
+START_TEST(patch_after_delete_and_json_patch)
+{
+	json_t *objs;
+	int rc, seen = 0;
+
+	put_configmaps("cm.yaml", NULL);
+	put("kustomization.yaml",
+	    "resources: [cm.yaml]\npatches:\n"
+	    "- patch: '{apiVersion: v1, kind: ConfigMap, metadata: {name: conf1}, data: {k: p1}}'\n"
+	    "- patch: '{apiVersion: v1, kind: ConfigMap, metadata: {name: conf2}, "
+	    "$patch: delete}'\n"
+	    "- patch: '{apiVersion: v1, kind: ConfigMap, metadata: {name: conf3}, data: {k: p3}}'\n"
+	    "- target: {name: conf5}\n"
+	    "  patch: '[{op: replace, path: /kind, value: Secret}]'\n"
+	    "- patch: '{apiVersion: v1, kind: Secret, metadata: {name: conf5}, data: {k: p5}}'\n");
+	objs = render("", &rc);
+	ck_assert_int_eq(rc, 0);
+	ck_assert_uint_eq(json_array_size(objs), N - 1);
+	for (size_t i = 0; i < json_array_size(objs); i++) {
+		const json_t *o = json_array_get(objs, i);
+		const char *name = str_at(o, "metadata", "name"), *k = str_at(o, "data", "k");
+		ck_assert_str_ne(name, "conf2");
+		if (strcmp(name, "conf1") == 0 || strcmp(name, "conf3") == 0 ||
+		    strcmp(name, "conf5") == 0) {
+			ck_assert_int_eq(k[0], 'p');
+			ck_assert_str_eq(k + 1, name + 4);
+			seen++;
+		} else {
+			ck_assert_int_eq(k[0], 'v');
+		}
+	}
+	ck_assert_int_eq(seen, 3);
+	json_decref(objs);
+}
+END_TEST
+
 void render_scale_tests(Suite *s)
 {
 	TCase *tc = tcase_create("scale");
@@ -268,5 +306,6 @@ void render_scale_tests(Suite *s)
 	tcase_add_test(tc, references_resolved_each_to_its_own);
 	tcase_add_test(tc, ambiguous_reference_refused);
 	tcase_add_test(tc, patch_finds_its_object);
+	tcase_add_test(tc, patch_after_delete_and_json_patch);
 	suite_add_tcase(s, tc);
 }
