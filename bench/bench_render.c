@@ -39,6 +39,11 @@ static double now(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+/* CPU time (user + system, all threads) of the last run's child, in s:
+ * on a loaded machine wall time measures the scheduler as much as the
+ * program, so both are printed. */
+static double last_cpu;
+
 /* Run argv (stdout to `out` or /dev/null); wall time in s and peak RSS in
  * KiB of the child, or -1 when it failed. */
 static double run(char *const argv[], const char *out, long *rss_kb)
@@ -66,6 +71,8 @@ static double run(char *const argv[], const char *out, long *rss_kb)
 	}
 	if (rss_kb)
 		*rss_kb = ru.ru_maxrss;
+	last_cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	           (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 	return now() - t0;
 }
 
@@ -76,15 +83,22 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Median wall time of n runs (n <= 16); peak RSS of the median run. */
-static double median(char *const argv[], int n, long *rss_kb)
+/* Median wall time of n runs (n <= 16); the median CPU time in *cpu
+ * (when not NULL); the median peak RSS. */
+static double median(char *const argv[], int n, long *rss_kb, double *cpu)
 {
-	double t[16];
+	double t[16], c[16];
 	long r[16];
 
-	for (int i = 0; i < n; i++)
+	for (int i = 0; i < n; i++) {
 		if ((t[i] = run(argv, NULL, &r[i])) < 0)
 			return -1;
+		c[i] = last_cpu;
+	}
+	if (cpu) {
+		qsort(c, (size_t)n, sizeof(double), cmp_double);
+		*cpu = c[n / 2];
+	}
 	if (rss_kb) {
 		long rs[16];
 		memcpy(rs, r, sizeof(long) * (size_t)n);
@@ -120,7 +134,7 @@ static int by_name(const void *a, const void *b)
 static int fixtures_bench(int have_kubectl)
 {
 	char *names[FIXTURES_MAX], dir[4096];
-	double ratios[FIXTURES_MAX];
+	double ratios[FIXTURES_MAX], cratios[FIXTURES_MAX];
 	size_t n = 0, nr = 0;
 	struct dirent *e;
 	DIR *d = opendir(fixtures);
@@ -134,18 +148,21 @@ static int fixtures_bench(int have_kubectl)
 			names[n++] = strdup(e->d_name);
 	closedir(d);
 	qsort(names, n, sizeof(char *), by_name);
-	printf("%-24s %12s %16s %8s\n", "fixture", "cairn (ms)", "kubectl (ms)", "ratio");
+	printf("%-24s %12s %16s %8s %14s %14s %8s\n", "fixture", "cairn (ms)", "kubectl (ms)",
+	       "ratio", "cairn cpu ms", "kubectl cpu ms", "cpu x");
 	for (size_t i = 0; i < n; i++) {
 		char *ca[] = {cairn, "render", "--path", dir, NULL};
 		char *ka[] = {"kubectl", "kustomize", dir, NULL};
-		double c, k = -1;
+		double c, k = -1, cc = 0, kc = 0;
 		overlay_of(dir, sizeof(dir), names[i]);
-		c = median(ca, RUNS, NULL);
+		c = median(ca, RUNS, NULL, &cc);
 		if (have_kubectl)
-			k = median(ka, RUNS, NULL);
-		if (c > 0 && k > 0) {
+			k = median(ka, RUNS, NULL, &kc);
+		if (c > 0 && k > 0 && cc > 0) {
+			cratios[nr] = kc / cc;
 			ratios[nr++] = k / c;
-			printf("%-24s %12.2f %16.1f %7.0fx\n", names[i], c * 1e3, k * 1e3, k / c);
+			printf("%-24s %12.2f %16.1f %7.0fx %14.2f %14.1f %7.0fx\n", names[i],
+			       c * 1e3, k * 1e3, k / c, cc * 1e3, kc * 1e3, kc / cc);
 		} else {
 			printf("%-24s %12.2f %16s %8s\n", names[i], c * 1e3, "-", "-");
 		}
@@ -153,8 +170,10 @@ static int fixtures_bench(int have_kubectl)
 	}
 	if (nr) {
 		qsort(ratios, nr, sizeof(double), cmp_double);
-		printf("median ratio over %zu fixtures: %.0fx (median of %d runs each)\n", nr,
-		       ratios[nr / 2], RUNS);
+		qsort(cratios, nr, sizeof(double), cmp_double);
+		printf("median ratio over %zu fixtures: %.0fx wall, %.0fx CPU time (median of %d "
+		       "runs each)\n",
+		       nr, ratios[nr / 2], cratios[nr / 2], RUNS);
 	}
 	return 0;
 }
@@ -246,7 +265,7 @@ static int large_bench(int have_kubectl)
 	char *ka[] = {"kubectl", "kustomize", top, NULL};
 	cairn_tree *t = NULL;
 	long crss = 0, krss = 0;
-	double c, k = -1, t0;
+	double c, k = -1, t0, cc = 0, kc = 0;
 	int n = 0;
 
 	snprintf(top, sizeof(top), "%s/top", tmp);
@@ -254,18 +273,20 @@ static int large_bench(int have_kubectl)
 	snprintf(ko, sizeof(ko), "%s/kubectl.out", tmp);
 	if (write_app() < 0 || run(ca, co, NULL) < 0)
 		return -1;
-	c = median(ca, 3, &crss);
+	c = median(ca, 3, &crss, &cc);
 	if (have_kubectl && run(ka, ko, NULL) > 0)
-		k = median(ka, 3, &krss);
+		k = median(ka, 3, &krss, &kc);
 	printf("large app (1,000 resources, 50 patches, 3 layers), median of 3:\n");
-	printf("  cairn render --path   %8.1f ms  %7.1f MiB peak RSS\n", c * 1e3, crss / 1024.0);
+	printf("  cairn render --path   %8.1f ms  %7.1f MiB peak RSS  %8.1f ms CPU\n", c * 1e3,
+	       crss / 1024.0, cc * 1e3);
 	if (k > 0) {
 		char cmd[9000];
 		snprintf(cmd, sizeof(cmd), "cmp -s '%s' '%s'", co, ko);
-		printf("  kubectl kustomize     %8.1f ms  %7.1f MiB peak RSS\n", k * 1e3,
-		       krss / 1024.0);
-		printf("  ratio: %.1fx faster, %.1fx less memory; outputs %s\n", k / c,
-		       (double)krss / (double)crss, system(cmd) == 0 ? "byte-identical" : "DIFFER");
+		printf("  kubectl kustomize     %8.1f ms  %7.1f MiB peak RSS  %8.1f ms CPU\n",
+		       k * 1e3, krss / 1024.0, kc * 1e3);
+		printf("  ratio: %.1fx faster (%.1fx CPU time), %.1fx less memory; outputs %s\n",
+		       k / c, cc > 0 ? kc / cc : 0.0, (double)krss / (double)crss,
+		       system(cmd) == 0 ? "byte-identical" : "DIFFER");
 	}
 	if (cairn_tree_open_dir(&t, tmp) < 0)
 		return -1;
@@ -310,8 +331,11 @@ int main(int argc, char **argv)
 	         src ? src : (snprintf(cmd, sizeof(cmd), "%s/../..", exe), cmd));
 	if (!have_kubectl)
 		printf("kubectl not found: Cairn's side only\n");
-	printf("start-up: cairn version %.2f ms (median of %d)\n", median(va, RUNS, NULL) * 1e3,
-	       RUNS);
+	{
+		double cpu = 0, wall = median(va, RUNS, NULL, &cpu);
+		printf("start-up: cairn version %.2f ms, %.2f ms CPU (median of %d)\n", wall * 1e3,
+		       cpu * 1e3, RUNS);
+	}
 	if (fixtures_bench(have_kubectl) < 0)
 		status = 1;
 	if (mkdtemp(tmp) == NULL)
