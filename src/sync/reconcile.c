@@ -169,37 +169,36 @@ static int result_push(cairn_sync_result *r, size_t *cap, cairn_sync_res **slot)
 	return 0;
 }
 
-/* Compare one desired object; hooks are not compared (they are run, not synced). */
-static int compare_one(cairn_sync_result *r, size_t *cap, const cairn_sync_ctx *ctx,
-                       const cairn_sync_request *req, const json_t *obj)
-{
-	cairn_kube_mapping m;
-	cairn_sync_res *s;
-	json_t *wanted = NULL;
-	int rc = result_push(r, cap, &s);
+/*
+ * The live objects of an app, found by listing rather than by a GET per
+ * object: each kind the app uses (desired and remembered) is listed once
+ * per namespace the app uses (its destination, its objects' namespaces and
+ * the namespaces of earlier compares), once cluster-wide for cluster-scoped
+ * kinds. `items` keeps list order (tracked objects are reported in it);
+ * `by_id` finds the live version of a desired object by its formatted id.
+ * A no-op resync of an app of N objects in one namespace costs one list
+ * instead of N GETs plus an all-namespaces list whose size grows with the
+ * whole cluster.
+ */
+struct live_set {
+	json_t *items; /* array of live objects */
+	json_t *by_id; /* formatted id -> object (borrowed from items) */
+};
 
-	if (rc < 0)
-		return rc;
-	s->desired = 1;
-	s->health.none = 1;
-	rc = prepare_desired(&s->object, &s->id, &m, ctx, req, obj);
-	if (rc < 0)
-		return rc;
-	if (sync__meta_str(s->object, "annotations", SYNC_HOOK_ANNOTATION) != NULL) {
-		s->synced = 1;
-		return 0;
-	}
-	rc = cairn_kube_get(ctx->kube, &m, s->id.ns[0] ? s->id.ns : NULL, s->id.name, &s->live);
-	if (rc == CAIRN_ENOTFOUND) {
-		cairn_error_clear();
-		rc = 0;
-	}
-	if (rc < 0)
-		return rc;
-	rc = predict(&wanted, ctx, s->object, s->live, &r->dry_runs);
+/* Compare one desired object against its live version (NULL: missing). */
+static int compare_desired(cairn_sync_res *s, uint64_t *dry_runs, const cairn_sync_ctx *ctx,
+                           const cairn_sync_request *req, const struct live_set *ls)
+{
+	json_t *wanted = NULL;
+	char idbuf[1024];
+	int rc;
+
+	cairn_res_id_format(&s->id, idbuf, sizeof(idbuf));
+	s->live = json_incref(json_object_get(ls->by_id, idbuf));
+	rc = predict(&wanted, ctx, s->object, s->live, dry_runs);
 	if (rc == CAIRN_ENOTFOUND && s->live == NULL) {
 		/* its namespace does not exist yet (CreateNamespace makes it):
-		 * a missing object differs whatever the prediction */
+		 * a missing object differs whatever the prediction: "would create" */
 		cairn_error_clear();
 		wanted = json_incref(s->object);
 		rc = 0;
@@ -213,6 +212,23 @@ static int compare_one(cairn_sync_result *r, size_t *cap, const cairn_sync_ctx *
 	return cairn_health_assess(s->live, &s->health);
 }
 
+/* Prepare one desired object; hooks are not compared (they are run, not synced). */
+static int add_desired(cairn_sync_result *r, size_t *cap, const cairn_sync_ctx *ctx,
+                       const cairn_sync_request *req, const json_t *obj)
+{
+	cairn_kube_mapping m;
+	cairn_sync_res *s;
+	int rc = result_push(r, cap, &s);
+
+	if (rc < 0)
+		return rc;
+	s->desired = 1;
+	s->health.none = 1;
+	rc = prepare_desired(&s->object, &s->id, &m, ctx, req, obj);
+	if (rc == 0 && sync__meta_str(s->object, "annotations", SYNC_HOOK_ANNOTATION) != NULL)
+		s->synced = 1;
+	return rc;
+}
 /* Add (apiVersion, kind) to the array of pairs `kinds` unless it is there. */
 static void kinds_add(json_t *kinds, const char *api, const char *kind)
 {
@@ -268,15 +284,16 @@ static int is_desired(const cairn_sync_result *r, size_t ndesired, const cairn_r
 	return 0;
 }
 
-/* Add the tracked objects of one page of a list that are not desired. */
+/* Add the live objects tracked to the app that are not desired. */
 static int add_tracked(cairn_sync_result *r, size_t *cap, size_t ndesired,
-                       const cairn_sync_ctx *ctx, const cairn_sync_request *req, const json_t *list)
+                       const cairn_sync_ctx *ctx, const cairn_sync_request *req,
+                       const struct live_set *ls)
 {
 	json_t *o;
 	size_t i;
 	int rc;
 
-	json_array_foreach(json_object_get(list, "items"), i, o)
+	json_array_foreach(ls->items, i, o)
 	{
 		cairn_res_id id;
 		cairn_sync_res *s;
@@ -304,20 +321,123 @@ static int add_tracked(cairn_sync_result *r, size_t *cap, size_t ndesired,
 	return 0;
 }
 
-/* List every kind of `kinds` in all namespaces and add the tracked objects. */
-static int list_tracked(cairn_sync_result *r, size_t *cap, const cairn_sync_ctx *ctx,
-                        const cairn_sync_request *req, const json_t *kinds)
+static int namespaces_key(char *out, size_t size, const char *app, const char *env)
 {
-	size_t ndesired = r->n, i;
-	char sel[1024];
-	json_t *p;
+	int n = snprintf(out, size, "sync.namespaces/%s/%s", app, env != NULL ? env : "");
 
-	snprintf(sel, sizeof(sel), "%s=%s", CAIRN_TRACKING_LABEL, req->app);
+	if (n < 0 || (size_t)n >= size)
+		return cairn_error_set(CAIRN_ELIMIT, "app name '%s' too long for a state key", app);
+	return 0;
+}
+
+/*
+ * The namespaces to list namespaced kinds in, as an object used as a set:
+ * the destination, the desired objects' namespaces, and those remembered
+ * from earlier compares (so an object left behind in a namespace the app
+ * no longer uses is still found and pruned). New ones are remembered in the
+ * state's key/value table; a state that cannot be written (read-only) only
+ * costs that memory.
+ */
+static json_t *namespaces_to_list(const cairn_sync_ctx *ctx, const cairn_sync_request *req,
+                                  const cairn_sync_result *r)
+{
+	json_t *set = json_object(), *old = NULL, *v;
+	char key[CAIRN_STATE_KV_KEY_MAX], *text = NULL;
+	const char *ns;
+	size_t i, known = 0;
+
+	if (ctx->state != NULL && namespaces_key(key, sizeof(key), req->app, req->env) == 0 &&
+	    cairn_state_kv_get(&text, ctx->state, key) == 0)
+		old = json_loads(text, 0, NULL);
+	cairn_error_clear();
+	free(text);
+	json_array_foreach(old, i, v)
+	{
+		if (json_is_string(v))
+			json_object_set_new(set, json_string_value(v), json_true());
+	}
+	known = json_object_size(set);
+	json_object_set_new(set, dest_ns(ctx, req), json_true());
+	for (i = 0; i < r->n; i++)
+		if (r->v[i].id.ns[0] != '\0')
+			json_object_set_new(set, r->v[i].id.ns, json_true());
+	if (ctx->state != NULL && json_object_size(set) != known) {
+		json_t *arr = json_array();
+
+		json_object_foreach(set, ns, v)
+		{
+			json_array_append_new(arr, json_string(ns));
+		}
+		text = json_dumps(arr, JSON_COMPACT);
+		if (text == NULL || cairn_state_kv_set(ctx->state, key, text) < 0)
+			cairn_error_clear();
+		free(text);
+		json_decref(arr);
+	}
+	json_decref(old);
+	return set;
+}
+
+/*
+ * Every page of one list into `ls`. A list item may lack apiVersion and
+ * kind (a typed list's items do): they are filled in from the mapping. A
+ * namespace that does not exist yet lists as empty.
+ */
+static int list_into(struct live_set *ls, const cairn_sync_ctx *ctx, const cairn_kube_mapping *m,
+                     const char *ns)
+{
+	cairn_kube_list_opts lo = {0};
+	char cont[4096] = "", api[200], idbuf[1024];
+	int rc = 0;
+
+	snprintf(api, sizeof(api), "%s%s%s", m->group, m->group[0] ? "/" : "", m->version);
+	lo.all_namespaces = ns == NULL;
+	lo.limit = 500;
+	do {
+		json_t *l = NULL, *o;
+		const char *c;
+		size_t i;
+
+		lo.continue_ = cont[0] ? cont : NULL;
+		rc = cairn_kube_list(ctx->kube, m, ns, &lo, &l);
+		if (rc == CAIRN_ENOTFOUND && ns != NULL) {
+			cairn_error_clear();
+			return 0;
+		}
+		json_array_foreach(json_object_get(l, "items"), i, o)
+		{
+			cairn_res_id id;
+
+			if (!json_is_string(json_object_get(o, "apiVersion")))
+				json_object_set_new(o, "apiVersion", json_string(api));
+			if (!json_is_string(json_object_get(o, "kind")))
+				json_object_set_new(o, "kind", json_string(m->kind));
+			if (cairn_res_id_of(&id, o, NULL) < 0) {
+				cairn_error_clear();
+				continue;
+			}
+			cairn_res_id_format(&id, idbuf, sizeof(idbuf));
+			json_array_append(ls->items, o);
+			json_object_set(ls->by_id, idbuf, o);
+		}
+		c = json_string_value(json_object_get(json_object_get(l, "metadata"), "continue"));
+		snprintf(cont, sizeof(cont), "%s", c != NULL ? c : "");
+		json_decref(l);
+	} while (rc == 0 && cont[0] != '\0');
+	return rc;
+}
+
+/* List every kind of `kinds`: namespaced ones in each namespace of `nss`. */
+static int list_live(struct live_set *ls, const cairn_sync_ctx *ctx, const json_t *kinds,
+                     const json_t *nss)
+{
+	const char *ns;
+	json_t *p, *v;
+	size_t i;
+
 	json_array_foreach(kinds, i, p)
 	{
 		cairn_kube_mapping m;
-		cairn_kube_list_opts lo = {0};
-		char cont[4096] = "";
 		int rc = cairn_kube_mapping_for(ctx->kube, json_string_value(json_array_get(p, 0)),
 		                                json_string_value(json_array_get(p, 1)), &m);
 
@@ -325,26 +445,16 @@ static int list_tracked(cairn_sync_result *r, size_t *cap, const cairn_sync_ctx 
 			cairn_error_clear();
 			continue;
 		}
+		if (rc == 0 && !m.namespaced)
+			rc = list_into(ls, ctx, &m, NULL);
+		json_object_foreach((json_t *)nss, ns, v)
+		{
+			if (rc < 0 || !m.namespaced)
+				break;
+			rc = list_into(ls, ctx, &m, ns);
+		}
 		if (rc < 0)
 			return rc;
-		lo.all_namespaces = 1;
-		lo.limit = 500;
-		lo.label_selector = ctx->track == CAIRN_TRACK_LABEL ? sel : NULL;
-		do {
-			json_t *l = NULL;
-			const char *c;
-
-			lo.continue_ = cont[0] ? cont : NULL;
-			rc = cairn_kube_list(ctx->kube, &m, NULL, &lo, &l);
-			if (rc == 0)
-				rc = add_tracked(r, cap, ndesired, ctx, req, l);
-			c = json_string_value(
-			        json_object_get(json_object_get(l, "metadata"), "continue"));
-			snprintf(cont, sizeof(cont), "%s", c != NULL ? c : "");
-			json_decref(l);
-			if (rc < 0)
-				return rc;
-		} while (cont[0] != '\0');
 	}
 	return 0;
 }
@@ -353,12 +463,15 @@ int cairn_sync_compare_app(cairn_sync_result **out, const cairn_sync_ctx *ctx,
                            const cairn_sync_request *req)
 {
 	cairn_sync_result *r = calloc(1, sizeof(*r));
-	json_t *kinds = NULL, *o;
-	size_t cap = 0, i;
+	struct live_set ls = {json_array(), json_object()};
+	json_t *kinds = NULL, *nss = NULL, *o;
+	size_t cap = 0, i, ndesired;
 	int rc = 0;
 
-	if (r == NULL)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory comparing an app");
+	if (r == NULL || ls.items == NULL || ls.by_id == NULL) {
+		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory comparing an app");
+		goto out;
+	}
 	if (ctx->kube == NULL || req->app == NULL || !json_is_array(req->manifests)) {
 		rc = cairn_error_set(CAIRN_EINVAL, "compare needs a kube client, an app name "
 		                                   "and an array of manifests");
@@ -366,15 +479,27 @@ int cairn_sync_compare_app(cairn_sync_result **out, const cairn_sync_ctx *ctx,
 	}
 	json_array_foreach(req->manifests, i, o)
 	{
-		rc = compare_one(r, &cap, ctx, req, o);
+		rc = add_desired(r, &cap, ctx, req, o);
 		if (rc < 0) {
 			cairn_error_prefix("object %zu of app '%s': ", i, req->app);
 			goto out;
 		}
 	}
+	ndesired = r->n;
 	kinds = kinds_to_list(ctx, req);
-	rc = list_tracked(r, &cap, ctx, req, kinds);
-	if (rc < 0)
+	nss = namespaces_to_list(ctx, req, r);
+	if ((rc = list_live(&ls, ctx, kinds, nss)) < 0)
+		goto out;
+	for (i = 0; i < ndesired; i++) {
+		if (sync__meta_str(r->v[i].object, "annotations", SYNC_HOOK_ANNOTATION) != NULL)
+			continue;
+		rc = compare_desired(&r->v[i], &r->dry_runs, ctx, req, &ls);
+		if (rc < 0) {
+			cairn_error_prefix("object %zu of app '%s': ", i, req->app);
+			goto out;
+		}
+	}
+	if ((rc = add_tracked(r, &cap, ndesired, ctx, req, &ls)) < 0)
 		goto out;
 	r->synced = 1;
 	r->health.none = 1;
@@ -388,6 +513,9 @@ int cairn_sync_compare_app(cairn_sync_result **out, const cairn_sync_ctx *ctx,
 	}
 out:
 	json_decref(kinds);
+	json_decref(nss);
+	json_decref(ls.items);
+	json_decref(ls.by_id);
 	if (rc < 0) {
 		cairn_sync_result_free(r);
 		return rc;
