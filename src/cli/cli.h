@@ -35,6 +35,8 @@ int cmd_drift(int argc, char **argv);
 int cmd_render(int argc, char **argv);
 /* cmd_hooks.c: cairn hooks install REPO */
 int cmd_hooks(int argc, char **argv);
+/* cmd_hooks.c: cairn daemon ARGS: exec cairnd */
+int cmd_daemon(int argc, char **argv);
 
 /* In `cairn`: exec `cairn-git` with the same command (main.c); returns only on failure. */
 int exec_git_helper(int argc, char **argv);

@@ -9,6 +9,9 @@
  *   hooks/pre-receive   runs `cairn validate` on the manifests of each pushed
  *                       commit and rejects the push with the findings
  *
+ * Also `cairn daemon ARGS...`: runs cairnd (the one beside this program,
+ * else from PATH) with the same arguments.
+ *
  * The scripts are written here rather than copied from a data directory so
  * that an installed `cairn` needs nothing else. A failed post-receive never
  * fails the push (the commits are in; cairnd's polling catches up).
@@ -215,4 +218,24 @@ int cmd_hooks(int argc, char **argv)
 		return 1;
 	}
 	return 0;
+}
+
+int cmd_daemon(int argc, char **argv)
+{
+	char self[PATH_MAX], path[PATH_MAX + 16];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	char *slash;
+
+	(void)argc;
+	self[n > 0 ? n : 0] = '\0';
+	if ((slash = strrchr(self, '/')) != NULL) {
+		*slash = '\0';
+		snprintf(path, sizeof(path), "%s/cairnd", self);
+		argv[0] = path;
+		execv(path, argv);
+	}
+	argv[0] = "cairnd";
+	execvp("cairnd", argv);
+	fprintf(stderr, "cairn daemon: cannot run cairnd: %s\n", strerror(errno));
+	return 1;
 }

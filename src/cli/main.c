@@ -39,6 +39,7 @@ static const cli_command commands[] = {
         {"env", "environments: list, diff", cmd_env},
         {"render", "render an Application, GROUP --env ENV, or a directory (--path)", cmd_render},
         {"hooks", "install the git hooks that notify cairnd and validate pushes", cmd_hooks},
+        {"daemon", "run cairnd (the daemon) with these arguments", cmd_daemon},
         {"kube", "talk to a cluster: ping, get, apply (server-side), delete",
          GIT_COMMAND(cmd_kube)},
         {"drift", "drift: watch an app for live changes (detect/correct), list, show records",

@@ -203,6 +203,45 @@ static int parse_listen(cairn_http_opts *o, char *host, size_t size, const char 
 	return 0;
 }
 
+/*
+ * A verified push or tag webhook: every app of a repository the payload
+ * names, tracking one of the refs that moved, is queued. The payload
+ * decides nothing else: the reconcile fetches and deploys what git says.
+ */
+static void webhook_cb(void *ud, const cairn_webhook_trigger *t)
+{
+	cairnd *d = ud;
+	const char *refs[64];
+	size_t n = 0;
+
+	for (size_t i = 0; i < t->n_refs && n < 64; i++)
+		if (t->refs[i].ref)
+			refs[n++] = t->refs[i].ref;
+	for (size_t i = 0; i < t->n_urls; i++)
+		if (cairnd_trigger_repo(d, t->urls[i], refs, n, "webhook", NULL) > 0)
+			break; /* the other URLs name the same repository */
+}
+
+/*
+ * Webhook secrets: until cairn.yaml has a key for them, from the
+ * environment, CAIRN_WEBHOOK_SECRET_GITHUB (GITLAB, GITEA, BITBUCKET); a
+ * forge without a secret is off (a secret is mandatory).
+ */
+static void webhook_secrets(cairn_http_opts *o)
+{
+	static const char *const vars[CAIRN_FORGE_COUNT] = {
+	        [CAIRN_FORGE_GITHUB] = "CAIRN_WEBHOOK_SECRET_GITHUB",
+	        [CAIRN_FORGE_GITLAB] = "CAIRN_WEBHOOK_SECRET_GITLAB",
+	        [CAIRN_FORGE_GITEA] = "CAIRN_WEBHOOK_SECRET_GITEA",
+	        [CAIRN_FORGE_BITBUCKET] = "CAIRN_WEBHOOK_SECRET_BITBUCKET"};
+
+	for (int f = 0; f < CAIRN_FORGE_COUNT; f++) {
+		const char *v = getenv(vars[f]);
+
+		o->secrets[f] = v && *v ? v : NULL;
+	}
+}
+
 static int make_server(cairnd *d, const char *listen)
 {
 	static char host[256];
@@ -221,6 +260,9 @@ static int make_server(cairnd *d, const char *listen)
 	o.auth = d->auth;
 	o.metrics = d->metrics;
 	o.threads = 4;
+	o.on_trigger = webhook_cb;
+	o.trigger_ud = d;
+	webhook_secrets(&o);
 	return cairn_http_new(&d->http, &o);
 }
 
