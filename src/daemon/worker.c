@@ -208,7 +208,7 @@ static int reconcile(cairnd *d, const char *name, enum cairnd_mode mode, int64_t
                      const char *who, const char *why, json_t **out)
 {
 	struct cairnd_defs *x = cairnd_defs_get(d);
-	cairn_usec t0 = cairn_time_mono();
+	cairn_usec t0 = cairn_time_mono(), t_render = 0;
 	json_t *sum = NULL;
 	struct live l;
 	int rc;
@@ -220,7 +220,9 @@ static int reconcile(cairnd *d, const char *name, enum cairnd_mode mode, int64_t
 	}
 	if (l.app->environment && x->envs)
 		l.env = cairn_env_set_find(x->envs, l.app->environment);
-	if ((rc = render(d, x, &l)) < 0 || (rc = open_cluster(&l)) < 0 ||
+	if ((rc = render(d, x, &l)) == 0)
+		t_render = cairn_time_mono();
+	if (rc < 0 || (rc = open_cluster(&l)) < 0 ||
 	    (rc = cairn_state_open(&l.state, d->state_dir, CAIRN_STATE_CREATE)) < 0 ||
 	    (rc = cairn_ignore_compile(&l.ignore, l.app->ignore_differences,
 	                               "spec.ignoreDifferences")) < 0)
@@ -234,11 +236,15 @@ out:
 		cairn_log(CAIRN_LOG_WARN, (const char *const[]){"app", name, "trigger", why, NULL},
 		          "reconcile failed: %s", cairn_error_last()->message);
 	} else {
-		char ms[32];
+		char ms[32], rms[32];
 
+		/* the render share (fetch, resolve, render; waiting for the git lock
+		 * included) against the whole, to see where a reconcile's time goes */
 		snprintf(ms, sizeof(ms), "%.1f", (double)(cairn_time_mono() - t0) / 1000.0);
+		snprintf(rms, sizeof(rms), "%.1f", (double)(t_render - t0) / 1000.0);
 		cairn_log(CAIRN_LOG_INFO,
-		          (const char *const[]){"app", name, "trigger", why, "ms", ms, NULL},
+		          (const char *const[]){"app", name, "trigger", why, "ms", ms, "render_ms",
+		                                rms, NULL},
 		          "reconciled");
 		if (out) {
 			*out = sum;
