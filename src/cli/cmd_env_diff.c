@@ -373,7 +373,8 @@ static json_t *label_path(struct ctx *c, const json_t *oa, const json_t *ob, con
 		if (obj[k])
 			cairn_render_prov_find(&o[k], c->s[k].prov, obj[k], path);
 		origin_text(text[k], sizeof(text[k]), &o[k], &c->s[k]);
-		if (c->renamed && strcmp(path, "/metadata/name") == 0 && o[k].file)
+		if (c->renamed && strcmp(path, "/metadata/name") == 0 && o[k].file &&
+		    (c->pre[k][0] || c->suf[k][0]))
 			affix_text(text[k], sizeof(text[k]), o[k].file, c->pre[k], c->suf[k]);
 		if (env_declared(&o[k]) || own_file(&c->s[k], &c->s[1 - k], o[k].file))
 			declared = 1;
@@ -615,8 +616,11 @@ static int base_ident(char *out, size_t size, struct ctx *c, struct side *s, con
 		return 0;
 	np = strlen(pre);
 	ns = strlen(suf);
-	if (np + ns >= n || strncmp(name, pre, np) != 0 || strcmp(name + n - ns, suf) != 0)
+	if (np + ns >= n || strlen(out) < n || strncmp(name, pre, np) != 0 ||
+	    strcmp(name + n - ns, suf) != 0) {
+		pre[0] = suf[0] = '\0'; /* declared, but not what this name carries */
 		return 0;
+	}
 	/* ident() ends with the name: replace it by the base name */
 	size_t at = strlen(out) - n;
 	snprintf(out + at, size - at, "%.*s", (int)(n - np - ns), name + np);

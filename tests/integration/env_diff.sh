@@ -225,5 +225,6 @@ c = st["/ConfigMap/dev-cfg"]
 assert c["renamedTo"] == "/ConfigMap/cfg" and c["status"] == "differ", c
 n = [x for x in c["paths"] if x["path"] == "/metadata/name"][0]
 assert n["declared"] and n["a"] == "dev/kustomization.yaml (namePrefix 'dev-')", n
+assert n["b"] == "prod2/objs.yaml", n
 P
 done_testing
