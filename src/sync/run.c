@@ -187,59 +187,65 @@ static int do_apply(attempt *a, const cairn_plan_step *s, size_t index,
 	return record(a, s, action, "ok", NULL);
 }
 
-/* A step the wave's batch applies: a create or an update no rollout owns. */
+/*
+ * A step a batch may apply: a create or an update no rollout owns. A
+ * Namespace or a CustomResourceDefinition is applied alone, in plan order:
+ * the objects after it in the wave may need it to exist.
+ */
 static int batchable(const cairn_plan_step *s)
 {
+	if (strcmp(s->id.kind, "Namespace") == 0 ||
+	    strcmp(s->id.kind, "CustomResourceDefinition") == 0)
+		return 0;
 	return s->action == CAIRN_ACT_CREATE ||
 	       (s->action == CAIRN_ACT_UPDATE && !sync__rollout_owned(s->live));
 }
 
-/*
- * Apply the batchable steps of [from, to) at once with
- * cairn_kube_apply_many() (parallel connections, results in the order of
- * the steps) when there are more than one. On success *out holds to - from
- * results, the entry of a step not batched having obj NULL and rc 1; NULL
- * when nothing was batched. Hooks stay one by one: a hook may need its old
- * object deleted first, and the plan orders them.
- */
-static int apply_batch(cairn_kube_apply_result **out, attempt *a, const cairn_plan *p, size_t from,
-                       size_t to)
+/* A step that sends nothing: a batch passes over it. */
+static int quiet(const cairn_plan_step *s)
 {
-	cairn_kube_apply_result *res = NULL, *got = NULL;
+	return s->action == CAIRN_ACT_NONE || s->action == CAIRN_ACT_PRUNE_SKIP;
+}
+
+/*
+ * Apply at once, with cairn_kube_apply_many() (parallel connections,
+ * results in order), the batchable steps from `i` on up to the first step
+ * that is neither batchable nor quiet. Each batched step j gets its
+ * outcome in res[j - from]; the others keep rc 1 (not batched). *end is
+ * the first step the batch did not look at. Fewer than two batchable steps
+ * are left to run one by one (*end = i + 1). The error is only for memory:
+ * an object's failure is in its result.
+ */
+static int apply_batch(cairn_kube_apply_result *res, size_t *end, attempt *a, const cairn_plan *p,
+                       size_t from, size_t i, size_t to)
+{
+	cairn_kube_apply_result *got = NULL;
 	json_t **objs = NULL;
-	size_t n = 0, k = 0;
+	size_t n = 0, k = 0, j;
 	int rc = 0;
 
-	*out = NULL;
-	for (size_t i = from; i < to; i++)
-		n += batchable(&p->v[i]);
+	for (j = i; j < to && (batchable(&p->v[j]) || quiet(&p->v[j])); j++)
+		n += batchable(&p->v[j]);
+	*end = n < 2 ? i + 1 : j;
 	if (n < 2)
 		return 0;
-	res = calloc(to - from, sizeof(*res));
 	got = calloc(n, sizeof(*got));
 	objs = calloc(n, sizeof(*objs));
-	if (res == NULL || got == NULL || objs == NULL) {
+	if (got == NULL || objs == NULL) {
 		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
 		goto out;
 	}
-	for (size_t i = from; i < to; i++)
-		if (batchable(&p->v[i]))
-			objs[k++] = p->v[i].desired;
-	/* per-object outcomes are in got[]: the first failure is recorded in order */
+	for (size_t x = i; x < j; x++)
+		if (batchable(&p->v[x]))
+			objs[k++] = p->v[x].desired;
 	if (cairn_kube_apply_many(a->ctx->kube, objs, n, CAIRN_KUBE_KEEP_ANSWER, got,
 	                          SYNC_APPLY_PARALLEL) < 0)
-		cairn_error_clear();
+		cairn_error_clear(); /* each object's outcome is in got[] */
 	k = 0;
-	for (size_t i = from; i < to; i++) {
-		if (batchable(&p->v[i]))
-			res[i - from] = got[k++];
-		else
-			res[i - from].rc = 1;
-	}
-	*out = res;
-	res = NULL;
+	for (size_t x = i; x < j; x++)
+		if (batchable(&p->v[x]))
+			res[x - from] = got[k++];
 out:
-	free(res);
 	free(got);
 	free(objs);
 	return rc;
@@ -327,29 +333,40 @@ static void hook_cleanup(attempt *a, const cairn_plan *p, int ok)
 }
 
 /*
- * Run the steps of one phase and wave [from, to). Creates and updates go
- * out as one batch (apply_batch()); their results are then recorded in the
- * order of the steps with the hooks and prunes between them. After a
- * failure no further step runs, but the rest of the batch, already applied,
- * is still recorded.
+ * Run the steps of one phase and wave [from, to). Runs of creates and
+ * updates go out as batches (apply_batch()); every result is recorded in
+ * the order of the steps. After a failure no further step runs, but the
+ * rest of its batch, already applied, is still recorded.
  */
 static int run_wave(attempt *a, const cairn_plan *p, size_t from, size_t to)
 {
-	cairn_kube_apply_result *batch = NULL;
+	cairn_kube_apply_result *res = NULL;
 	char first[CAIRN_ERROR_MSG_MAX] = "";
-	int rc = apply_batch(&batch, a, p, from, to);
+	size_t covered = from, n = 0;
+	int rc = 0;
 
-	if (rc < 0)
-		snprintf(first, sizeof(first), "%s", cairn_error_last()->message);
+	for (size_t i = from; i < to; i++)
+		n += batchable(&p->v[i]);
+	if (n > 1 && (res = calloc(to - from, sizeof(*res))) != NULL)
+		for (size_t i = 0; i < to - from; i++)
+			res[i].rc = 1;
 	json_array_clear(a->waiting);
 	for (size_t i = from; i < to; i++) {
 		const cairn_plan_step *s = &p->v[i];
-		const cairn_kube_apply_result *pre =
-		        batch != NULL && batch[i - from].rc != 1 ? &batch[i - from] : NULL;
+		const cairn_kube_apply_result *pre = NULL;
 		int r = 0;
 
-		if (rc < 0 && pre == NULL)
+		if (res != NULL && rc == 0 && i >= covered && batchable(s))
+			r = apply_batch(res, &covered, a, p, from, i, to);
+		if (res != NULL && res[i - from].rc != 1)
+			pre = &res[i - from];
+		if ((rc < 0 || r < 0) && pre == NULL) {
+			if (rc == 0) { /* out of memory: nothing of the batch was applied */
+				rc = r;
+				snprintf(first, sizeof(first), "%s", cairn_error_last()->message);
+			}
 			continue;
+		}
 		switch (s->action) {
 		case CAIRN_ACT_NONE:
 			if (s->live != NULL) {
@@ -376,9 +393,9 @@ static int run_wave(attempt *a, const cairn_plan *p, size_t from, size_t to)
 			snprintf(first, sizeof(first), "%s", cairn_error_last()->message);
 		}
 	}
-	if (batch != NULL)
-		cairn_kube_apply_results_clear(batch, to - from);
-	free(batch);
+	if (res != NULL)
+		cairn_kube_apply_results_clear(res, to - from);
+	free(res);
 	if (rc < 0)
 		cairn_error_set(rc, "%s", first); /* the first failure, not a later one */
 	else
