@@ -15,8 +15,8 @@ if ! command -v prometheus >/dev/null 2>&1; then
 	done_testing
 	exit 1
 fi
-SIMPID= PROMPID=
-trap '[ -n "$PROMPID" ] && kill "$PROMPID" 2>/dev/null; [ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+SIMPID= PROMPID= SIM2PID=
+trap '[ -n "$PROMPID" ] && kill "$PROMPID" 2>/dev/null; [ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null; [ -n "$SIM2PID" ] && kill "$SIM2PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 export HOME="$TMP/home" KUBECONFIG="$TMP/kubeconfig"
 
 # Bad traffic flags stop the simulator with exit 2 and say what was expected.
@@ -96,6 +96,56 @@ done
 check "the Pods are marked Ready through the status subresource" \
 	sh -c "! grep -q failed '$TMP/apply.out'"
 
+# A second simulator where the workload controller makes the Pods: two real
+# Deployments (stable app:v1 x3, canary app:v2 x1) behind one Service,
+# traffic rules by image tag.
+K2="$TMP/kubeconfig2"
+"$SIM" --listen 127.0.0.1:0 --kubeconfig-out "$K2" --metrics-listen 127.0.0.1:0 \
+	--pod-ready-delay 200ms --traffic-rps 200 \
+	--traffic-rule 'image=*:v1,error_ratio=0.01,p50_ms=10,p99_ms=50' \
+	--traffic-rule 'image=*:v2,error_ratio=0.2,p50_ms=50,p99_ms=400' \
+	>"$TMP/sim2.out" 2>"$TMP/sim2.err" &
+SIM2PID=$!
+for _ in $(seq 100); do
+	grep -q '^metrics on' "$TMP/sim2.out" 2>/dev/null && [ -s "$K2" ] && break
+	sleep 0.1
+done
+MPORT2=$(sed -n 's/^metrics on 127.0.0.1://p' "$TMP/sim2.out")
+dep() { # NAME TRACK IMAGE REPLICAS
+	cat <<-EOF
+	---
+	apiVersion: apps/v1
+	kind: Deployment
+	metadata: {name: $1}
+	spec:
+	  replicas: $4
+	  selector: {matchLabels: {app: shop, track: $2}}
+	  template:
+	    metadata: {labels: {app: shop, track: $2}}
+	    spec: {containers: [{name: shop, image: "$3"}]}
+	EOF
+}
+{
+	printf 'apiVersion: v1\nkind: Service\nmetadata: {name: shop}\n'
+	printf 'spec: {selector: {app: shop}, ports: [{port: 80}]}\n'
+	dep shop-stable stable app:v1 3
+	dep shop-canary canary app:v2 1
+} >"$TMP/deps.yaml"
+timeout 60 kubectl --kubeconfig "$K2" apply -f "$TMP/deps.yaml" >"$TMP/deps.out" 2>&1
+check "kubectl creates two Deployments and a Service on the second simulator" test $? = 0
+rolled=0
+for d in shop-stable shop-canary; do
+	timeout 40 kubectl --kubeconfig "$K2" rollout status "deploy/$d" --timeout=30s \
+		>>"$TMP/deps.out" 2>&1 && rolled=$((rolled + 1))
+done
+check "both Deployments roll out (the controller makes ready Pods)" test "$rolled" = 2
+hash_of() { timeout 30 kubectl --kubeconfig "$K2" get rs -l "app=shop,track=$1" \
+	-o jsonpath='{.items[0].metadata.labels.pod-template-hash}' 2>/dev/null; }
+HSTABLE=$(hash_of stable)
+HCANARY=$(hash_of canary)
+check "the ReplicaSets carry distinct pod-template-hashes ('$HSTABLE', '$HCANARY')" \
+	sh -c "[ -n '$HSTABLE' ] && [ -n '$HCANARY' ] && [ '$HSTABLE' != '$HCANARY' ]"
+
 # Prometheus on a free loopback port, scraping both endpoints every second.
 PPORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat >"$TMP/prometheus.yml" <<EOF
@@ -108,6 +158,8 @@ scrape_configs:
     tls_config: {ca_file: '$TMP/ca.pem'}
     authorization: {credentials: '$TOKEN'}
     static_configs: [{targets: ['127.0.0.1:$SPORT']}]
+  - job_name: sim2
+    static_configs: [{targets: ['127.0.0.1:$MPORT2']}]
 EOF
 prometheus --config.file="$TMP/prometheus.yml" --storage.tsdb.path="$TMP/tsdb" \
 	--web.listen-address="127.0.0.1:$PPORT" >"$TMP/prom.log" 2>&1 &
@@ -164,6 +216,31 @@ check "histogram: the stable median latency is its rule's 10 ms" near "$TMP/p50"
 q "histogram_quantile(0.99, sum by (le, pod_template_hash)(rate(sim_http_request_duration_seconds_bucket{job=\"sim\",service=\"web\"}[$W])))" >"$TMP/p99"
 echo "# 99th percentile latency per pod_template_hash:" $(cat "$TMP/p99")
 check "histogram: the canary's 99th percentile is near its rule's 400 ms" near "$TMP/p99" bbbb2222 0.4 0.1
+
+# The second simulator: real Deployments, traffic rules by image tag.
+ERR2="sum by (pod_template_hash)(rate(sim_http_requests_total{job=\"sim2\",code!=\"200\"}[$W])) / sum by (pod_template_hash)(rate(sim_http_requests_total{job=\"sim2\"}[$W]))"
+for _ in $(seq 30); do
+	q "$ERR2" >"$TMP/err2"
+	[ "$(wc -l <"$TMP/err2")" -ge 2 ] && break
+	sleep 1
+done
+echo "# Deployments: error ratio per pod_template_hash:" $(cat "$TMP/err2")
+check "Deployments: PromQL error ratio of the stable hash is 1%" near "$TMP/err2" "$HSTABLE" 0.01 0.001
+check "Deployments: PromQL error ratio of the canary hash is 20%" near "$TMP/err2" "$HCANARY" 0.2 0.005
+LBL=workload q "sum by (workload)(rate(sim_http_requests_total{job=\"sim2\",code!=\"200\"}[$W])) / sum by (workload)(rate(sim_http_requests_total{job=\"sim2\"}[$W]))" >"$TMP/werr2"
+echo "# Deployments: error ratio per workload:" $(cat "$TMP/werr2")
+check "Deployments: the workload label is the Deployment name (stable at 1%)" \
+	near "$TMP/werr2" shop-stable 0.01 0.001
+check "Deployments: the workload label is the Deployment name (canary at 20%)" \
+	near "$TMP/werr2" shop-canary 0.2 0.005
+check "Deployments: no other workload values" test "$(wc -l <"$TMP/werr2")" = 2
+LBL=workload q "sum by (workload)(rate(sim_http_requests_total{job=\"sim2\",service=\"shop\"}[$W])) / scalar(sum(rate(sim_http_requests_total{job=\"sim2\",service=\"shop\"}[$W])))" >"$TMP/split2"
+echo "# Deployments: request share per workload:" $(cat "$TMP/split2")
+check "Deployments: 3 stable replicas get 75% of the requests" near "$TMP/split2" shop-stable 0.75 0.03
+check "Deployments: 1 canary replica gets 25% of the requests" near "$TMP/split2" shop-canary 0.25 0.03
+LBL=service q "sum by (service)(rate(sim_http_requests_total{job=\"sim2\"}[$W]))" >"$TMP/rps2"
+check "Deployments: Service shop receives 200 requests/s" near "$TMP/rps2" shop 200 10
+
 LBL=job q 'up' >"$TMP/up"
 check "prometheus scrapes the HTTPS /metrics with the CA and the bearer token" \
 	grep -qx 'sim-https 1' "$TMP/up"
@@ -202,4 +279,7 @@ kill "$SIMPID"
 wait "$SIMPID"
 check "cairn-sim exits 0 on SIGTERM" test $? = 0
 SIMPID=
+kill "$SIM2PID"
+wait "$SIM2PID"
+SIM2PID=
 done_testing
