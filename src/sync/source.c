@@ -233,10 +233,10 @@ int cairn_sync_render_app(cairn_app_render_result *out, const cairn_app_render_o
 		rc = cairn_render_hash(r.hash, r.objs);
 	if (rc < 0) {
 		if (env)
-			cairn_error_prefix("application '%s' in environment '%s'", app->name,
+			cairn_error_prefix("application '%s' in environment '%s': ", app->name,
 			                   env->name);
 		else
-			cairn_error_prefix("application '%s'", app->name);
+			cairn_error_prefix("application '%s': ", app->name);
 		goto out;
 	}
 	*out = r;
