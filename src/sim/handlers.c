@@ -649,8 +649,14 @@ static void do_get(sim_server *srv, const sim_request *rq, const route *r, sim_h
 
 /* Store an updated object: obj is the full new object, old the live one.
  * Handles status-only writes, dry runs, rv conflicts and the reply. */
-static void store_update(sim_server *srv, const sim_request *rq, const route *r, json_t *obj,
-                         const json_t *old, int do_managed, sim_http_reply *reply)
+/* store_update_try - the write of an update or patch (takes obj). With
+ * race_ok, a resourceVersion race (another writer came between the caller's
+ * read and this write) returns CAIRN_EBUSY with nothing written to reply, so
+ * that a request which named no resourceVersion can read, merge and write
+ * again, as the API server does; otherwise every outcome is in reply and 0
+ * is returned. */
+static int store_update_try(sim_server *srv, const sim_request *rq, const route *r, json_t *obj,
+                            const json_t *old, int do_managed, int race_ok, sim_http_reply *reply)
 {
 	sim_key k = key_of(r, r->name);
 	json_t *meta;
@@ -688,6 +694,10 @@ static void store_update(sim_server *srv, const sim_request *rq, const route *r,
 		goto out;
 	}
 	rc = sim_store_update(srv->store, &k, obj);
+	if (rc == CAIRN_EBUSY && race_ok) {
+		json_decref(obj);
+		return CAIRN_EBUSY;
+	}
 	if (rc == CAIRN_EBUSY)
 		conflict(reply, r, r->name, cairn_error_last()->message);
 	else if (rc == CAIRN_ENOTFOUND)
@@ -708,7 +718,19 @@ static void store_update(sim_server *srv, const sim_request *rq, const route *r,
 	}
 out:
 	json_decref(obj);
+	return 0;
 }
+
+/* An update whose every outcome goes to reply (takes obj). */
+static void store_update(sim_server *srv, const sim_request *rq, const route *r, json_t *obj,
+                         const json_t *old, int do_managed, sim_http_reply *reply)
+{
+	(void)store_update_try(srv, rq, r, obj, old, do_managed, 0, reply);
+}
+
+/* How many times a patch without a resourceVersion is merged again after
+ * losing a race with another writer before the 409 goes out. */
+#define PATCH_RETRIES 16
 
 /* A Scale body applied onto its workload. */
 static json_t *apply_scale(const json_t *old, const json_t *scale)
@@ -836,6 +858,46 @@ static int patch_object(const sim_request *rq, const route *r, const json_t *liv
 	return 0;
 }
 
+/* patch_existing - write a patched object over the live one (takes obj).
+ * A patch that names no resourceVersion, and every server-side apply, writes
+ * over whatever version is live: when another writer (a controller writing
+ * status) slips in between the read and the write, the patch is merged
+ * again onto the new version instead of answering 409, a bounded number of
+ * times. *old is the version read (replaced on a retry). */
+static void patch_existing(sim_server *srv, const sim_request *rq, const route *r, json_t **old,
+                           json_t *obj, sim_http_reply *reply)
+{
+	int apply = ct_is(rq->content_type, "application/apply-patch+yaml");
+	sim_key k = key_of(r, r->name);
+	int attempt, named;
+
+	named = !apply && json_object_get(json_object_get(obj, "metadata"), "resourceVersion");
+	for (attempt = 0;; attempt++) {
+		int last = named || attempt >= PATCH_RETRIES;
+		json_t *m = json_object_get(obj, "metadata");
+
+		if (!named)
+			json_object_set(m, "resourceVersion",
+			                json_object_get(json_object_get(*old, "metadata"),
+			                                "resourceVersion"));
+		if (store_update_try(srv, rq, r, obj, *old, !apply, !last, reply) != CAIRN_EBUSY)
+			return;
+		json_decref(*old);
+		*old = NULL;
+		obj = NULL;
+		if (sim_store_get(srv->store, &k, old)) {
+			not_found(reply, r, r->name);
+			return;
+		}
+		if (patch_object(rq, r, *old, &obj, reply))
+			return;
+		if (check_body(srv, r, obj, reply)) {
+			json_decref(obj);
+			return;
+		}
+	}
+}
+
 static void do_patch(sim_server *srv, const sim_request *rq, const route *r, sim_http_reply *reply)
 {
 	sim_key k = key_of(r, r->name);
@@ -883,20 +945,7 @@ static void do_patch(sim_server *srv, const sim_request *rq, const route *r, sim
 	}
 	if (check_body(srv, r, obj, reply))
 		goto out;
-	/* A patch that does not name a resourceVersion writes over the live one. */
-	if (!ct_is(rq->content_type, "application/apply-patch+yaml")) {
-		json_t *m = json_object_get(obj, "metadata");
-		if (!json_object_get(m, "resourceVersion"))
-			json_object_set(m, "resourceVersion",
-			                json_object_get(json_object_get(old, "metadata"),
-			                                "resourceVersion"));
-	} else {
-		json_object_set(
-		        json_object_get(obj, "metadata"), "resourceVersion",
-		        json_object_get(json_object_get(old, "metadata"), "resourceVersion"));
-	}
-	store_update(srv, rq, r, obj, old, !ct_is(rq->content_type, "application/apply-patch+yaml"),
-	             reply);
+	patch_existing(srv, rq, r, &old, obj, reply);
 	obj = NULL;
 out:
 	json_decref(obj);

@@ -302,6 +302,37 @@ k apply -f "$TMP/flaky.yaml"
 check "a rule set at run time applies: ImagePullBackOff, phase Pending" \
 	wait_for 10 sh -c "[ \"\$(kubectl get pods -l app=flaky -o jsonpath='{.items[0].status.phase}/{.items[0].status.containerStatuses[0].state.waiting.reason}')\" = Pending/ImagePullBackOff ]"
 
+# ---- server-side apply while the controller writes status ----
+# An apply names no resourceVersion: the simulator merges it again when the
+# controller's status write wins the race, never answering 409. Four
+# clients apply 40 times each while the Deployment scales up and down, so
+# the controller writes its status all the while.
+deploy hammer app:v1 1 >"$TMP/hammer.yaml"
+k apply -f "$TMP/hammer.yaml"
+ssa() { # CLIENT: 40 applies, one HTTP code a line
+	local i
+	for i in $(seq 40); do
+		curl -s --max-time 20 --cacert "$TMP/ca.pem" -H "Authorization: Bearer $TOKEN" \
+			-H 'Content-Type: application/apply-patch+yaml' -o /dev/null -w '%{http_code}\n' \
+			-X PATCH --data-binary "{\"apiVersion\":\"apps/v1\",\"kind\":\"Deployment\",\"metadata\":{\"name\":\"hammer\",\"annotations\":{\"c$1\":\"$i\"}},\"spec\":{\"replicas\":$((i % 5 + 1))}}" \
+			"$SERVER/apis/apps/v1/namespaces/default/deployments/hammer?fieldManager=m$1&force=true"
+	done
+}
+SSAPIDS=
+for n in 1 2 3 4; do
+	ssa "$n" >"$TMP/ssa$n" &
+	SSAPIDS="$SSAPIDS $!"
+done
+# shellcheck disable=SC2086
+wait $SSAPIDS
+cat "$TMP"/ssa[1-4] >"$TMP/ssa.all"
+echo "# apply codes:" $(sort "$TMP/ssa.all" | uniq -c)
+check "160 concurrent applies during status writes: all 200, no 409" \
+	sh -c "[ \$(wc -l <'$TMP/ssa.all') = 160 ] && [ -z \"\$(grep -v '^200\$' '$TMP/ssa.all')\" ]"
+check "every client's last apply is in the object" \
+	test "$(jp deploy hammer -o jsonpath='{.metadata.annotations.c1}{.metadata.annotations.c2}{.metadata.annotations.c3}{.metadata.annotations.c4}')" = 40404040
+k delete deploy hammer
+
 # ---- deletion ----
 k delete deploy web
 check "deleting a Deployment removes its ReplicaSets and Pods" \
