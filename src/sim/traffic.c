@@ -861,7 +861,10 @@ int sim_traffic_collect(sim_traffic *t, cairn_usec now,
 	series_free_all(t->series, t->nseries);
 	t->series = nv;
 	t->nseries = nn;
-	t->last = now;
+	/* Two scrapes race for the lock: the one that read the clock first may
+	 * come second; moving last back would count its interval twice. */
+	if (now > t->last)
+		t->last = now;
 	nv = NULL;
 	nn = 0;
 	for (i = 0; i < t->nseries; i++)
