@@ -7,61 +7,25 @@
 #include "cairn/kube.h"
 #include "cairn/util.h"
 #include "kube_tests.h"
+#include "testsim.h"
 #include "testutil.h"
 
-static pid_t sim_pid;
-static char sim_dir[] = "/tmp/cairn-kube-sim-XXXXXX";
-static char sim_kc[sizeof(sim_dir) + 16];
+static test_sim sim;
 
 /* Start cairn-sim once for the TCase (unchecked fixture: in the parent). */
 static void sim_start(void)
 {
-	const char *bd = getenv("CAIRN_BUILDDIR"), *env = getenv("CAIRN_SIM");
-	char sim[4096];
-	struct stat st;
-
-	ck_assert_ptr_nonnull(mkdtemp(sim_dir));
-	snprintf(sim_kc, sizeof(sim_kc), "%s/kc", sim_dir);
-	if (env != NULL && env[0] != '\0')
-		snprintf(sim, sizeof(sim), "%s", env);
-	else
-		snprintf(sim, sizeof(sim), "%s/cairn-sim", bd != NULL ? bd : ".");
-	sim_pid = fork();
-	if (sim_pid == 0) {
-		freopen("/dev/null", "w", stdout);
-		execl(sim, "cairn-sim", "--listen", "127.0.0.1:0", "--kubeconfig-out", sim_kc,
-		      (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		if (stat(sim_kc, &st) == 0 && st.st_size > 0)
-			break;
-		usleep(50000);
-	}
+	test_sim_start(&sim, "kube-sim", NULL, 0);
 }
 
 static void sim_stop(void)
 {
-	if (sim_pid > 0) {
-		kill(sim_pid, SIGTERM);
-		waitpid(sim_pid, NULL, 0);
-	}
-	unlink(sim_kc);
-	rmdir(sim_dir);
+	test_sim_stop(&sim, SIGTERM);
 }
 
 static cairn_kube_client *sim_client(const char *ctx, const cairn_kube_client_opts *o)
 {
-	cairn_kubeconfig *kc = NULL;
-	cairn_kube_config *cfg = NULL;
-	cairn_kube_client *c = NULL;
-
-	ck_assert_int_eq(cairn_kubeconfig_load(&kc, sim_kc, CAIRN_KUBECONFIG_TRUSTED), 0);
-	ck_assert_int_eq(cairn_kube_config_resolve(&cfg, kc, ctx), 0);
-	ck_assert_int_eq(cairn_kube_client_new(&c, cfg, o), 0);
-	cairn_kube_config_free(cfg);
-	cairn_kubeconfig_free(kc);
-	return c;
+	return test_sim_client(&sim, ctx, o);
 }
 
 static json_t *cm(const char *name, const char *label)
@@ -94,7 +58,7 @@ START_TEST(bad_token_is_unauthorized)
 	cairn_kube_mapping m;
 	json_t *o = NULL;
 
-	ck_assert_int_eq(cairn_kubeconfig_load(&kc, sim_kc, CAIRN_KUBECONFIG_TRUSTED), 0);
+	ck_assert_int_eq(cairn_kubeconfig_load(&kc, sim.kc, CAIRN_KUBECONFIG_TRUSTED), 0);
 	ck_assert_int_eq(cairn_kube_config_resolve(&cfg, kc, NULL), 0);
 	free(cfg->token);
 	cfg->token = strdup("wrong");

@@ -16,14 +16,13 @@
 #include "cairn/kube.h"
 #include "cairn/util.h"
 #include "kube_tests.h"
+#include "testsim.h"
 #include "testutil.h"
 
 #define BULK 10000
 
-static pid_t sim_pid;
-static char sim_dir[] = "/tmp/cairn-kube-watch-XXXXXX";
-static char sim_kc[sizeof(sim_dir) + 16];
-static char sim_state[sizeof(sim_dir) + 16];
+static test_sim sim;
+static char sim_state[sizeof(sim.dir) + 16];
 
 /* The simulator's state file: a namespace and BULK ConfigMaps in it. */
 static void write_state(void)
@@ -49,71 +48,27 @@ static void write_state(void)
 
 static void sim_start(void)
 {
-	const char *bd = getenv("CAIRN_BUILDDIR"), *env = getenv("CAIRN_SIM");
-	char sim[4096];
-	struct stat st;
+	static const char *args[] = {"--state", sim_state, "--history", "100", NULL};
 
-	ck_assert_ptr_nonnull(mkdtemp(sim_dir));
-	snprintf(sim_kc, sizeof(sim_kc), "%s/kc", sim_dir);
-	snprintf(sim_state, sizeof(sim_state), "%s/state", sim_dir);
+	test_sim_init(&sim, "kube-watch");
+	snprintf(sim_state, sizeof(sim_state), "%s/state", sim.dir);
 	write_state();
-	if (env != NULL && env[0] != '\0')
-		snprintf(sim, sizeof(sim), "%s", env);
-	else
-		snprintf(sim, sizeof(sim), "%s/cairn-sim", bd != NULL ? bd : ".");
-	sim_pid = fork();
-	if (sim_pid == 0) {
-		freopen("/dev/null", "w", stdout);
-		freopen("/dev/null", "w", stderr);
-		execl(sim, "cairn-sim", "--listen", "127.0.0.1:0", "--kubeconfig-out", sim_kc,
-		      "--state", sim_state, "--history", "100", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 400; i++) {
-		if (stat(sim_kc, &st) == 0 && st.st_size > 0)
-			break;
-		usleep(50000);
-	}
+	test_sim_start(&sim, "kube-watch", args, 1);
 }
 
 static void sim_stop(void)
 {
-	static const char *const extra[] = {"plugin.sh", "token", "kc-exec", "count401",
-	                                    "countexp"};
-	char p[sizeof(sim_dir) + 16];
-
-	if (sim_pid > 0) {
-		kill(sim_pid, SIGKILL);
-		waitpid(sim_pid, NULL, 0);
-	}
-	for (size_t i = 0; i < sizeof(extra) / sizeof(extra[0]); i++) {
-		snprintf(p, sizeof(p), "%s/%s", sim_dir, extra[i]);
-		unlink(p);
-	}
-	unlink(sim_kc);
-	unlink(sim_state);
-	rmdir(sim_dir);
+	test_sim_stop(&sim, SIGKILL);
 }
 
 static cairn_kube_config *sim_config(const char *ctx)
 {
-	cairn_kubeconfig *kc = NULL;
-	cairn_kube_config *cfg = NULL;
-
-	ck_assert_int_eq(cairn_kubeconfig_load(&kc, sim_kc, CAIRN_KUBECONFIG_TRUSTED), 0);
-	ck_assert_int_eq(cairn_kube_config_resolve(&cfg, kc, ctx), 0);
-	cairn_kubeconfig_free(kc);
-	return cfg;
+	return test_sim_config(&sim, ctx);
 }
 
 static cairn_kube_client *sim_client(const char *ctx, const cairn_kube_client_opts *o)
 {
-	cairn_kube_config *cfg = sim_config(ctx);
-	cairn_kube_client *c = NULL;
-
-	ck_assert_int_eq(cairn_kube_client_new(&c, cfg, o), 0);
-	cairn_kube_config_free(cfg);
-	return c;
+	return test_sim_client(&sim, ctx, o);
 }
 
 static void faults(cairn_kube_client *c, const char *json)
@@ -743,11 +698,11 @@ static cairn_kube_client *exec_client(const char *expiry, const char *count)
 	char plugin[128], kc2[128], env[300], tok[128];
 	FILE *f;
 
-	snprintf(tok, sizeof(tok), "%s/token", sim_dir);
+	snprintf(tok, sizeof(tok), "%s/token", sim.dir);
 	f = fopen(tok, "w");
 	fprintf(f, "%s", cfg->token);
 	fclose(f);
-	snprintf(plugin, sizeof(plugin), "%s/plugin.sh", sim_dir);
+	snprintf(plugin, sizeof(plugin), "%s/plugin.sh", sim.dir);
 	f = fopen(plugin, "w");
 	fprintf(f,
 	        "#!/bin/sh\necho x >> %s\n"
@@ -758,7 +713,7 @@ static cairn_kube_client *exec_client(const char *expiry, const char *count)
 	        count, count, tok, expiry);
 	fclose(f);
 	chmod(plugin, 0700);
-	snprintf(kc2, sizeof(kc2), "%s/kc-exec", sim_dir);
+	snprintf(kc2, sizeof(kc2), "%s/kc-exec", sim.dir);
 	f = fopen(kc2, "w");
 	fprintf(f,
 	        "apiVersion: v1\nkind: Config\nusers:\n- name: plug\n  user:\n    exec:\n"
@@ -766,7 +721,7 @@ static cairn_kube_client *exec_client(const char *expiry, const char *count)
 	        "contexts:\n- name: plug\n  context: {cluster: cairn-sim, user: plug}\n",
 	        plugin);
 	fclose(f);
-	snprintf(env, sizeof(env), "%s:%s", sim_kc, kc2);
+	snprintf(env, sizeof(env), "%s:%s", sim.kc, kc2);
 	setenv("KUBECONFIG", env, 1);
 	cairn_kube_config_free(cfg);
 	ck_assert_int_eq(cairn_kubeconfig_load(&kc, NULL, CAIRN_KUBECONFIG_TRUSTED), 0);
@@ -796,7 +751,7 @@ START_TEST(exec_refresh_on_401)
 	char count[128], v[32];
 	cairn_kube_client *c;
 
-	snprintf(count, sizeof(count), "%s/count401", sim_dir);
+	snprintf(count, sizeof(count), "%s/count401", sim.dir);
 	c = exec_client("2999-01-01T00:00:00Z", count);
 	ck_assert_int_eq(lines_of(count), 1);
 	/* 401 with "stale": the plugin runs again and the call is sent again, once */
@@ -815,7 +770,7 @@ START_TEST(exec_refresh_at_expiry)
 	char count[128], v[32];
 	cairn_kube_client *c;
 
-	snprintf(count, sizeof(count), "%s/countexp", sim_dir);
+	snprintf(count, sizeof(count), "%s/countexp", sim.dir);
 	/* expired at once: the credential is renewed before each call is sent */
 	c = exec_client("2020-01-01T00:00:00Z", count);
 	ck_assert_int_eq(cairn_kube_server_version(c, v, sizeof(v)), 0);

@@ -9,67 +9,39 @@
 #include "cairn/state.h"
 #include "cairn/sync.h"
 #include "sync_tests.h"
+#include "testsim.h"
 #include "testutil.h"
 
-static pid_t sim_pid;
-static char sim_dir[] = "/tmp/cairn-sync-sim-XXXXXX";
-static char sim_kc[sizeof(sim_dir) + 16];
+static test_sim sim;
 
 /* One cairn-sim for the TCase (unchecked fixture, in the parent). Jobs'
  * Pods whose image starts with cairn-test/fail fail; cairn-test/stuck never
  * pulls. */
 static void sim_start(void)
 {
-	const char *bd = getenv("CAIRN_BUILDDIR"), *env = getenv("CAIRN_SIM");
-	char sim[4096];
-	struct stat st;
+	static const char *const args[] = {"--pod-ready-delay",
+	                                   "100ms",
+	                                   "--fail-rule",
+	                                   "cairn-test/fail*=fail",
+	                                   "--fail-rule",
+	                                   "cairn-test/stuck*=imagepull",
+	                                   NULL};
 
-	ck_assert_ptr_nonnull(mkdtemp(sim_dir));
-	snprintf(sim_kc, sizeof(sim_kc), "%s/kc", sim_dir);
-	if (env != NULL && env[0] != '\0')
-		snprintf(sim, sizeof(sim), "%s", env);
-	else
-		snprintf(sim, sizeof(sim), "%s/cairn-sim", bd != NULL ? bd : ".");
-	sim_pid = fork();
-	if (sim_pid == 0) {
-		freopen("/dev/null", "w", stdout);
-		execl(sim, "cairn-sim", "--listen", "127.0.0.1:0", "--kubeconfig-out", sim_kc,
-		      "--pod-ready-delay", "100ms", "--fail-rule", "cairn-test/fail*=fail",
-		      "--fail-rule", "cairn-test/stuck*=imagepull", (char *)NULL);
-		_exit(127);
-	}
-	for (int i = 0; i < 200; i++) {
-		if (stat(sim_kc, &st) == 0 && st.st_size > 0)
-			break;
-		usleep(50000);
-	}
+	test_sim_start(&sim, "sync-sim", args, 0);
 }
 
 static void sim_stop(void)
 {
-	if (sim_pid > 0) {
-		kill(sim_pid, SIGTERM);
-		waitpid(sim_pid, NULL, 0);
-	}
-	unlink(sim_kc);
-	rmdir(sim_dir);
+	test_sim_stop(&sim, SIGTERM);
 }
 
 static cairn_kube_client *sim_client(int max_retries)
 {
-	cairn_kubeconfig *kc = NULL;
-	cairn_kube_config *cfg = NULL;
-	cairn_kube_client *c = NULL;
 	cairn_kube_client_opts o = {0};
 
 	o.max_retries = max_retries;
 	o.backoff_base_ms = 10;
-	ck_assert_int_eq(cairn_kubeconfig_load(&kc, sim_kc, CAIRN_KUBECONFIG_TRUSTED), 0);
-	ck_assert_int_eq(cairn_kube_config_resolve(&cfg, kc, NULL), 0);
-	ck_assert_int_eq(cairn_kube_client_new(&c, cfg, &o), 0);
-	cairn_kube_config_free(cfg);
-	cairn_kubeconfig_free(kc);
-	return c;
+	return test_sim_client(&sim, NULL, &o);
 }
 
 /* A test's world: a client, a state in a temp dir, a context. */
