@@ -142,24 +142,11 @@ static int drift_row(cairn_state *st, void **out, sqlite3_stmt *s)
 
 int cairn_state_drift_get(cairn_state_drift **out, cairn_state *st, int64_t id)
 {
-	sqlite3_stmt *s;
-	void *d = NULL;
-	int rc = state__stmt(st, &s, sql_get);
+	void *v = NULL;
+	int rc = state__get_by_id(st, &v, sql_get, id, drift_row, "drift");
 
-	if (rc != 0)
-		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		rc = drift_row(st, &d, s);
-	else if (rc == SQLITE_DONE)
-		rc = cairn_error_set(CAIRN_ENOTFOUND, "no drift %lld in state database '%s'",
-		                     (long long)id, st->path);
-	else
-		rc = state__sqlerr(st, rc, "cannot read a drift");
-	sqlite3_reset(s);
 	if (rc == 0)
-		*out = d;
+		*out = v;
 	return rc;
 }
 

@@ -138,25 +138,11 @@ static int history_row(cairn_state *st, void **out, sqlite3_stmt *s)
 
 int cairn_state_history_get(cairn_state_history **out, cairn_state *st, int64_t id)
 {
-	sqlite3_stmt *s;
-	void *h = NULL;
-	int rc = state__stmt(st, &s, sql_get);
+	void *v = NULL;
+	int rc = state__get_by_id(st, &v, sql_get, id, history_row, "history entry");
 
-	if (rc != 0)
-		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		rc = history_row(st, &h, s);
-	else if (rc == SQLITE_DONE)
-		rc = cairn_error_set(CAIRN_ENOTFOUND,
-		                     "no history entry %lld in state database '%s'", (long long)id,
-		                     st->path);
-	else
-		rc = state__sqlerr(st, rc, "cannot read a history entry");
-	sqlite3_reset(s);
 	if (rc == 0)
-		*out = h;
+		*out = v;
 	return rc;
 }
 

@@ -212,24 +212,11 @@ static int op_row(cairn_state *st, void **out, sqlite3_stmt *s)
 
 int cairn_state_op_get(cairn_state_op **out, cairn_state *st, int64_t id)
 {
-	sqlite3_stmt *s;
-	void *op = NULL;
-	int rc = state__stmt(st, &s, sql_get);
+	void *v = NULL;
+	int rc = state__get_by_id(st, &v, sql_get, id, op_row, "operation");
 
-	if (rc != 0)
-		return rc;
-	sqlite3_bind_int64(s, 1, id);
-	rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW)
-		rc = op_row(st, &op, s);
-	else if (rc == SQLITE_DONE)
-		rc = cairn_error_set(CAIRN_ENOTFOUND, "no operation %lld in state database '%s'",
-		                     (long long)id, st->path);
-	else
-		rc = state__sqlerr(st, rc, "cannot read an operation");
-	sqlite3_reset(s);
 	if (rc == 0)
-		*out = op;
+		*out = v;
 	return rc;
 }
 

@@ -107,4 +107,10 @@ typedef int (*state_row_fn)(cairn_state *st, void **out, sqlite3_stmt *s);
 int state__collect(cairn_state *st, void ***out, size_t *count, sqlite3_stmt *s, state_row_fn row,
                    void (*free_fn)(void *));
 
+/* Run `sql` (one `?` bound to `id`) and read its one row with `row`;
+ * CAIRN_ENOTFOUND "no <what> <id> in state database '<path>'" when none.
+ * `what` names the record ("operation", "history entry", "drift"). */
+int state__get_by_id(cairn_state *st, void **out, const char *sql, int64_t id, state_row_fn row,
+                     const char *what);
+
 #endif

@@ -139,3 +139,30 @@ out:
 	*count = n;
 	return 0;
 }
+
+int state__get_by_id(cairn_state *st, void **out, const char *sql, int64_t id, state_row_fn row,
+                     const char *what)
+{
+	sqlite3_stmt *s;
+	void *v = NULL;
+	char msg[96];
+	int rc = state__stmt(st, &s, sql);
+
+	if (rc != 0)
+		return rc;
+	sqlite3_bind_int64(s, 1, id);
+	rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		rc = row(st, &v, s);
+	} else if (rc == SQLITE_DONE) {
+		rc = cairn_error_set(CAIRN_ENOTFOUND, "no %s %lld in state database '%s'", what,
+		                     (long long)id, st->path);
+	} else {
+		snprintf(msg, sizeof(msg), "cannot read %s %lld", what, (long long)id);
+		rc = state__sqlerr(st, rc, msg);
+	}
+	sqlite3_reset(s);
+	if (rc == 0)
+		*out = v;
+	return rc;
+}
