@@ -95,6 +95,16 @@ int cairn_kube_config_in_cluster(cairn_kube_config **out, const char *sa_dir);
 /** Free a config (wipes the secrets); accepts NULL. */
 void cairn_kube_config_free(cairn_kube_config *cfg);
 
+/**
+ * The config an operator points Cairn at: in-cluster when `in_cluster`,
+ * else context `context` (NULL: the current one) of the trusted kubeconfig
+ * `kubeconfig` (NULL: $KUBECONFIG, else ~/.kube/config). What
+ * cairn_kube_config_in_cluster() or cairn_kubeconfig_load() with
+ * CAIRN_KUBECONFIG_TRUSTED then cairn_kube_config_resolve() return.
+ */
+int cairn_kube_config_for(cairn_kube_config **out, const char *kubeconfig, const char *context,
+                          int in_cluster);
+
 /* ---- HTTP ---- */
 
 typedef struct cairn_kube_client_opts {

@@ -82,25 +82,18 @@ static int want_output(const struct app_args *a)
 static int open_cluster(struct app_live *l, const struct app_args *a)
 {
 	const char *path = a->kubeconfig, *context = a->context;
-	cairn_kubeconfig *kc = NULL;
 	cairn_kube_config *cfg = NULL;
+	int in_cluster = !path && !context && l->env && l->env->in_cluster;
 	int rc;
 
-	if (!path && !context && l->env && l->env->in_cluster) {
-		rc = cairn_kube_config_in_cluster(&cfg, NULL);
-	} else {
-		if (!path && l->env)
-			path = l->env->kubeconfig;
-		if (!context && !a->kubeconfig && l->env)
-			context = l->env->context;
-		rc = cairn_kubeconfig_load(&kc, path, CAIRN_KUBECONFIG_TRUSTED);
-		if (rc == 0)
-			rc = cairn_kube_config_resolve(&cfg, kc, context);
-	}
+	if (!path && l->env)
+		path = l->env->kubeconfig;
+	if (!context && !a->kubeconfig && l->env)
+		context = l->env->context;
+	rc = cairn_kube_config_for(&cfg, path, context, in_cluster);
 	if (rc == 0)
 		rc = cairn_kube_client_new(&l->kube, cfg, NULL);
 	cairn_kube_config_free(cfg);
-	cairn_kubeconfig_free(kc);
 	return rc;
 }
 

@@ -486,17 +486,8 @@ static void on_ready(void *ud, size_t objects, size_t watches)
 /* The kube config of --kubeconfig/--context, the namespace overridden by -n. */
 static int kube_setup(struct cluster *c, const struct drift_args *a)
 {
-	cairn_kubeconfig *kc = NULL;
-	int rc;
+	int rc = cairn_kube_config_for(&c->cfg, c->kubeconfig, c->context, c->in_cluster);
 
-	if (c->in_cluster) {
-		rc = cairn_kube_config_in_cluster(&c->cfg, NULL);
-	} else {
-		rc = cairn_kubeconfig_load(&kc, c->kubeconfig, CAIRN_KUBECONFIG_TRUSTED);
-		if (rc == 0)
-			rc = cairn_kube_config_resolve(&c->cfg, kc, c->context);
-	}
-	cairn_kubeconfig_free(kc);
 	if (rc == 0 && a->path != NULL && a->ns != NULL) {
 		free(c->cfg->namespace_);
 		c->cfg->namespace_ = strdup(a->ns);

@@ -711,21 +711,12 @@ static int compare_all(json_t *report, struct ctx *c, const struct diff_args *a)
  */
 static int open_cluster(cairn_kube_client **out, const cairn_env *env)
 {
-	cairn_kubeconfig *kc = NULL;
 	cairn_kube_config *cfg = NULL;
-	int rc;
+	int rc = cairn_kube_config_for(&cfg, env->kubeconfig, env->context, env->in_cluster);
 
-	if (env->in_cluster) {
-		rc = cairn_kube_config_in_cluster(&cfg, NULL);
-	} else {
-		rc = cairn_kubeconfig_load(&kc, env->kubeconfig, CAIRN_KUBECONFIG_TRUSTED);
-		if (rc == 0)
-			rc = cairn_kube_config_resolve(&cfg, kc, env->context);
-	}
 	if (rc == 0)
 		rc = cairn_kube_client_new(out, cfg, NULL);
 	cairn_kube_config_free(cfg);
-	cairn_kubeconfig_free(kc);
 	if (rc < 0)
 		cairn_error_prefix("the cluster of environment '%s': ", env->name);
 	return rc;

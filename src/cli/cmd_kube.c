@@ -44,13 +44,9 @@ struct kube_args {
 
 static int kube_connect(cairn_kube_client **out, const struct kube_args *a)
 {
-	cairn_kubeconfig *kc = NULL;
 	cairn_kube_config *cfg = NULL;
-	int rc;
+	int rc = cairn_kube_config_for(&cfg, a->kubeconfig, a->context, 0);
 
-	rc = cairn_kubeconfig_load(&kc, a->kubeconfig, CAIRN_KUBECONFIG_TRUSTED);
-	if (rc == 0)
-		rc = cairn_kube_config_resolve(&cfg, kc, a->context);
 	if (rc == 0 && a->ns != NULL && a->ns[0] != '\0') {
 		/* -n is the default namespace of every call, apply's included */
 		free(cfg->namespace_);
@@ -61,7 +57,6 @@ static int kube_connect(cairn_kube_client **out, const struct kube_args *a)
 	if (rc == 0)
 		rc = cairn_kube_client_new(out, cfg, NULL);
 	cairn_kube_config_free(cfg);
-	cairn_kubeconfig_free(kc);
 	return rc;
 }
 

@@ -560,3 +560,18 @@ int cairn_kube_config_in_cluster(cairn_kube_config **out, const char *sa_dir)
 	*out = cfg;
 	return 0;
 }
+
+int cairn_kube_config_for(cairn_kube_config **out, const char *kubeconfig, const char *context,
+                          int in_cluster)
+{
+	cairn_kubeconfig *kc = NULL;
+	int rc;
+
+	if (in_cluster)
+		return cairn_kube_config_in_cluster(out, NULL);
+	rc = cairn_kubeconfig_load(&kc, kubeconfig, CAIRN_KUBECONFIG_TRUSTED);
+	if (rc == 0)
+		rc = cairn_kube_config_resolve(out, kc, context);
+	cairn_kubeconfig_free(kc);
+	return rc;
+}
