@@ -366,6 +366,127 @@ int cairn_state_kv_get(char **out, cairn_state *st, const char *key);
 /** Delete `key`; CAIRN_ENOTFOUND when unset. */
 int cairn_state_kv_delete(cairn_state *st, const char *key);
 
+/* ---- rollouts (issue 11, docs/rollout.md) ------------------------------------------ */
+
+/**
+ * The persisted state machine of one rollout: one row per (app, env, name),
+ * `name` being the Rollout object's name. The typed columns are what lists
+ * and the CLI show; `status` is the engine's own record (the Rollout object
+ * it runs, the step's intent and whether it is done, analysis runs, ...),
+ * opaque to the state module. Strings are NULL when unset. Returned structs
+ * are one allocation plus `status`: free with cairn_state_rollout_free().
+ */
+typedef struct cairn_state_rollout {
+	int64_t id;
+	const char *app;
+	const char *env;        /**< "" when unbound */
+	const char *name;       /**< the Rollout's metadata.name */
+	const char *namespace_; /**< the Rollout's namespace */
+	const char *strategy;   /**< "canary" or "blueGreen" */
+	const char *phase;      /**< Progressing, Paused, Healthy, Degraded, ... (Argo's names) */
+	const char *revision;   /**< git revision being rolled out (the canary's) */
+	const char *stable_hash;
+	const char *canary_hash; /**< NULL or equal to stable_hash when nothing is rolling out */
+	int step;                /**< current canary step index, -1 when none */
+	int weight;              /**< canary weight in effect (0..100) */
+	const char *message;
+	/**
+	 * The operator's pending request (promote, promote-full, pause, resume,
+	 * abort, retry), or NULL. Output only: cairn_state_rollout_put() never
+	 * writes it, so a request made while the engine runs is not lost; it is
+	 * set by cairn_state_rollout_request() and consumed by
+	 * cairn_state_rollout_take_request().
+	 */
+	const char *request;
+	/**
+	 * The revision marked failed for this environment after an automatic
+	 * rollback (automated sync does not re-attempt it until a newer commit
+	 * or a retry), and why; NULL when none.
+	 */
+	const char *failed_revision;
+	const char *failed_reason;
+	json_t *status;        /**< the engine's record (borrowed on input, owned on output) */
+	cairn_usec started_at; /**< when the current rollout started (0 on input: now) */
+	cairn_usec updated_at; /**< 0 on input: now */
+	cairn_usec next_at;    /**< when the engine wants to run again (0: only on change) */
+} cairn_state_rollout;
+
+/**
+ * Insert or replace the row of (app, env, name), in one transaction (the
+ * engine writes an intent, then its completion, each as one put). Every
+ * column but `request` is written. Borrows `r`.
+ * @param out_id  the row id (may be NULL)
+ * @return 0, CAIRN_EINVAL (missing app/name/strategy/phase, or too long),
+ *         CAIRN_EBUSY, CAIRN_EIO.
+ */
+int cairn_state_rollout_put(int64_t *out_id, cairn_state *st, const cairn_state_rollout *r);
+
+/** Read the row of (app, env, name); CAIRN_ENOTFOUND when none. */
+int cairn_state_rollout_get(cairn_state_rollout **out, cairn_state *st, const char *app,
+                            const char *env, const char *name);
+
+/**
+ * Rows of one app and/or env (NULL: any), ordered by app, env, name. Free
+ * with cairn_state_rollout_list_free(). An empty result is *out NULL, *count 0.
+ */
+int cairn_state_rollout_list(cairn_state_rollout ***out, size_t *count, cairn_state *st,
+                             const char *app, const char *env);
+
+/**
+ * Rows whose next_at is set and at or before `until`, soonest first (the
+ * daemon's rollout timers after a restart).
+ */
+int cairn_state_rollout_due(cairn_state_rollout ***out, size_t *count, cairn_state *st,
+                            cairn_usec until);
+
+/**
+ * Set (or clear, with NULL) the pending request of (app, env, name). A new
+ * request replaces an unconsumed one.
+ * @return 0, CAIRN_ENOTFOUND (no such rollout), CAIRN_EINVAL (unknown request)
+ */
+int cairn_state_rollout_request(cairn_state *st, const char *app, const char *env, const char *name,
+                                const char *request);
+
+/**
+ * Read and clear the pending request atomically. *out is a malloc'd string,
+ * or NULL when none is pending.
+ */
+int cairn_state_rollout_take_request(char **out, cairn_state *st, const char *app, const char *env,
+                                     const char *name);
+
+/** Delete the row of (app, env, name) and its events; CAIRN_ENOTFOUND when none. */
+int cairn_state_rollout_delete(cairn_state *st, const char *app, const char *env, const char *name);
+
+void cairn_state_rollout_free(cairn_state_rollout *r);
+void cairn_state_rollout_list_free(cairn_state_rollout **v, size_t count);
+
+/**
+ * One event of a rollout: a step, a weight change, a selector switch, a
+ * scale, an analysis measurement, a promotion, an abort, a rollback, an
+ * operator request. `data` is the event's JSON object.
+ */
+typedef struct cairn_state_rollout_event {
+	int64_t id;
+	int64_t rollout_id;
+	cairn_usec at;
+	const char *
+	        kind; /**< "step", "weight", "switch", "scale", "measurement", "promote", "abort", ... */
+	json_t *data;
+} cairn_state_rollout_event;
+
+/** Append an event (`at` 0: now). Borrows `data`. Keeps the newest 1,000 per rollout. */
+int cairn_state_rollout_event_add(int64_t *out_id, cairn_state *st, int64_t rollout_id,
+                                  const char *kind, const json_t *data, cairn_usec at);
+
+/**
+ * Events of a rollout with id > `after_id`, oldest first, at most `limit`
+ * (0: all). Free with cairn_state_rollout_event_list_free().
+ */
+int cairn_state_rollout_events(cairn_state_rollout_event ***out, size_t *count, cairn_state *st,
+                               int64_t rollout_id, int64_t after_id, size_t limit);
+
+void cairn_state_rollout_event_list_free(cairn_state_rollout_event **v, size_t count);
+
 #ifdef __cplusplus
 }
 #endif
