@@ -44,7 +44,7 @@ extern "C" {
 /** Name of the database file inside the state directory. */
 #define CAIRN_STATE_DB_FILE "state.db"
 /** The schema version this code writes (PRAGMA user_version). */
-#define CAIRN_STATE_SCHEMA_VERSION 1
+#define CAIRN_STATE_SCHEMA_VERSION 2
 /** PRAGMA application_id of a Cairn state database ("CRNS"). */
 #define CAIRN_STATE_APPLICATION_ID 0x43524e53
 /** Busy timeout: how long a writer waits for another one. */

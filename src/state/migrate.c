@@ -86,13 +86,49 @@ static const char v1[] =
         " updated_at INTEGER NOT NULL);";
 
 /*
- * Version 2 (reserved): rollout state machines (issue 11), one row per
- * active rollout of (app, env, workload) with its strategy step, weights,
- * analysis runs and the time its current step started, so that a restarted
- * daemon resumes at the step it was on. Append it here as { 2, v2 }.
+ * Version 2: rollout state machines (issue 11), one row per (app, env,
+ * Rollout name) with the columns lists show and the engine's own record
+ * in `status`, and their event log (steps, measurements, decisions),
+ * trimmed per rollout by the insert that adds an event. `request` is the
+ * operator's pending request, which the engine consumes. Strategy and
+ * request names are checked in rollout.c, not here, so that a later
+ * strategy needs no table rebuild.
  */
+static const char v2[] =
+        "CREATE TABLE rollouts ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " app TEXT NOT NULL,"
+        " env TEXT NOT NULL,"
+        " name TEXT NOT NULL,"
+        " namespace TEXT,"
+        " strategy TEXT NOT NULL,"
+        " phase TEXT NOT NULL,"
+        " revision TEXT,"
+        " stable_hash TEXT,"
+        " canary_hash TEXT,"
+        " step INTEGER NOT NULL DEFAULT -1,"
+        " weight INTEGER NOT NULL DEFAULT 0 CHECK (weight BETWEEN 0 AND 100),"
+        " message TEXT,"
+        " request TEXT,"
+        " failed_revision TEXT,"
+        " failed_reason TEXT,"
+        " status TEXT,"
+        " started_at INTEGER NOT NULL,"
+        " updated_at INTEGER NOT NULL,"
+        " next_at INTEGER,"
+        " UNIQUE (app, env, name));"
+        "CREATE INDEX rollouts_next ON rollouts (next_at) WHERE next_at IS NOT NULL;"
+        "CREATE TABLE rollout_events ("
+        " id INTEGER PRIMARY KEY AUTOINCREMENT,"
+        " rollout_id INTEGER NOT NULL REFERENCES rollouts (id) ON DELETE CASCADE,"
+        " at INTEGER NOT NULL,"
+        " kind TEXT NOT NULL,"
+        " data TEXT NOT NULL DEFAULT '{}');"
+        "CREATE INDEX rollout_events_by_rollout ON rollout_events (rollout_id, id);";
+
 static const struct state_migration migrations[] = {
         {1, v1},
+        {2, v2},
 };
 
 _Static_assert(sizeof(migrations) / sizeof(migrations[0]) == CAIRN_STATE_SCHEMA_VERSION,

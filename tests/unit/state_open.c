@@ -3,6 +3,7 @@
  * versions and migrations, refusals, transactions.
  */
 #include <check.h>
+#include <stdarg.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <string.h>
@@ -14,6 +15,25 @@
 #include "state/state_private.h"
 #include "state_tests.h"
 #include "testutil.h"
+
+/* A synthetic next version (SYN) on top of the real ones (NREAL). */
+#define NREAL CAIRN_STATE_SCHEMA_VERSION
+#define SYN (NREAL + 1)
+#define STR_(x) #x
+#define STR(x) STR_(x)
+#define CURRENT STR(CAIRN_STATE_SCHEMA_VERSION)
+
+/* An expected message with numbers in it. */
+__attribute__((format(printf, 1, 2))) static const char *msgf(const char *fmt, ...)
+{
+	static char buf[160];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	return buf;
+}
 
 static char dir[64];
 static char dbpath[128];
@@ -171,13 +191,13 @@ START_TEST(test_open_refuses_newer_schema)
 	st = NULL;
 	ck_assert_int_eq(cairn_state_open(&st, dir, 0), CAIRN_EUNSUPPORTED);
 	ck_assert_ptr_null(st);
-	ck_assert_error_contains("has schema version 7, newer than the version 1 this cairn knows");
+	ck_assert_error_contains("has schema version 7, newer than the version " CURRENT
+	                         " this cairn knows");
 	ck_assert_error_contains(dbpath);
 	ck_assert_int_eq(cairn_state_open(&st, dir, CAIRN_STATE_READONLY), CAIRN_EUNSUPPORTED);
 }
 END_TEST
 
-/* A synthetic version 2, as a future rollout table would arrive. */
 static const char v2_sql[] = "CREATE TABLE rollout_test (app TEXT PRIMARY KEY, step INTEGER);"
                              "INSERT INTO rollout_test SELECT app, 0 FROM app_status;";
 static const char v2_bad_sql[] =
@@ -188,15 +208,16 @@ static void migrations_plus(struct state_migration *m, const char *sql)
 	size_t n;
 	const struct state_migration *real = state__migrations(&n);
 
-	ck_assert_uint_eq(n, 1);
-	m[0] = real[0];
-	m[1].version = 2;
-	m[1].sql = sql;
+	ck_assert_uint_eq(n, NREAL);
+	for (size_t i = 0; i < n; i++)
+		m[i] = real[i];
+	m[NREAL].version = SYN;
+	m[NREAL].sql = sql;
 }
 
 START_TEST(test_migration_v1_to_v2)
 {
-	struct state_migration m[2];
+	struct state_migration m[SYN];
 	cairn_state *st = NULL;
 	cairn_state_app a = {
 	        .app = "guestbook", .env = "dev", .sync_status = "Synced", .health = "Healthy"};
@@ -208,8 +229,8 @@ START_TEST(test_migration_v1_to_v2)
 
 	/* A v1 file opened by code that knows v2: migrated, data kept. */
 	migrations_plus(m, v2_sql);
-	ck_assert_int_eq(state__open_with(&st, dir, 0, m, 2), 0);
-	ck_assert_int_eq(cairn_state_schema_version(st), 2);
+	ck_assert_int_eq(state__open_with(&st, dir, 0, m, SYN), 0);
+	ck_assert_int_eq(cairn_state_schema_version(st), SYN);
 	ck_assert_int_eq(query_int(st->db, "SELECT count(*) FROM rollout_test WHERE app = "
 	                                   "'guestbook'"),
 	                 1);
@@ -219,48 +240,50 @@ START_TEST(test_migration_v1_to_v2)
 	cairn_state_close(st);
 
 	/* Opening again runs nothing twice (the INSERT would fail on the key). */
-	ck_assert_int_eq(state__open_with(&st, dir, 0, m, 2), 0);
-	ck_assert_int_eq(query_int(st->db, "PRAGMA user_version"), 2);
+	ck_assert_int_eq(state__open_with(&st, dir, 0, m, SYN), 0);
+	ck_assert_int_eq(query_int(st->db, "PRAGMA user_version"), SYN);
 	cairn_state_close(st);
 
 	/* The v1 code now refuses the v2 file. */
 	ck_assert_int_eq(cairn_state_open(&st, dir, 0), CAIRN_EUNSUPPORTED);
-	ck_assert_error_contains("has schema version 2, newer than the version 1");
+	ck_assert_error_contains(
+	        msgf("has schema version %d, newer than the version %d", SYN, NREAL));
 }
 END_TEST
 
 START_TEST(test_migration_failure_rolls_back)
 {
-	struct state_migration m[2];
+	struct state_migration m[SYN];
 	cairn_state *st = NULL;
 
 	ck_assert_int_eq(cairn_state_open(&st, dir, CAIRN_STATE_CREATE), 0);
 	cairn_state_close(st);
 	st = NULL;
 	migrations_plus(m, v2_bad_sql);
-	ck_assert_int_eq(state__open_with(&st, dir, 0, m, 2), CAIRN_ERROR);
+	ck_assert_int_eq(state__open_with(&st, dir, 0, m, SYN), CAIRN_ERROR);
 	ck_assert_ptr_null(st);
 	ck_assert_error_contains(
-	        "migrating to schema version 2: cannot migrate the schema in state "
-	        "database '");
+	        msgf("migrating to schema version %d: cannot migrate the schema in "
+	             "state database '",
+	             SYN));
 	ck_assert_error_contains("no such table: no_such_table");
 	/* Nothing of the failed step stayed. */
 	ck_assert_int_eq(cairn_state_open(&st, dir, 0), 0);
-	ck_assert_int_eq(cairn_state_schema_version(st), 1);
+	ck_assert_int_eq(cairn_state_schema_version(st), NREAL);
 	ck_assert_int_eq(query_int(st->db, "SELECT count(*) FROM sqlite_master WHERE name = "
 	                                   "'half_done'"),
 	                 0);
 	cairn_state_close(st);
 	/* Versions must count up from 1 without gaps. */
-	m[1].version = 3;
-	ck_assert_int_eq(state__open_with(&st, dir, 0, m, 2), CAIRN_EINVAL);
-	ck_assert_error_contains("state migration 1 has version 3");
+	m[NREAL].version = SYN + 1;
+	ck_assert_int_eq(state__open_with(&st, dir, 0, m, SYN), CAIRN_EINVAL);
+	ck_assert_error_contains(msgf("state migration %d has version %d", NREAL, SYN + 1));
 }
 END_TEST
 
 START_TEST(test_readonly)
 {
-	struct state_migration m[2];
+	struct state_migration m[SYN];
 	cairn_state *st = NULL;
 	cairn_state_app a = {.app = "a", .env = "e", .sync_status = "Synced", .health = "Healthy"};
 	int64_t id;
@@ -280,8 +303,9 @@ START_TEST(test_readonly)
 	cairn_state_close(st);
 	/* A read-only open cannot migrate. */
 	migrations_plus(m, v2_sql);
-	ck_assert_int_eq(state__open_with(&st, dir, CAIRN_STATE_READONLY, m, 2), CAIRN_EINVAL);
-	ck_assert_error_contains("has schema version 1 and needs migrating to 2");
+	ck_assert_int_eq(state__open_with(&st, dir, CAIRN_STATE_READONLY, m, SYN), CAIRN_EINVAL);
+	ck_assert_error_contains(
+	        msgf("has schema version %d and needs migrating to %d", NREAL, SYN));
 }
 END_TEST
 

@@ -10,6 +10,7 @@
 void state_open_tests(Suite *s);
 void state_records_tests(Suite *s);
 void state_crash_tests(Suite *s);
+void state_rollout_tests(Suite *s);
 
 static inline int state_test_rm_one(const char *path, const struct stat *sb, int flag,
                                     struct FTW *ftw)

@@ -9,5 +9,6 @@ int main(void)
 	state_open_tests(s);
 	state_records_tests(s);
 	state_crash_tests(s);
+	state_rollout_tests(s);
 	return test_run_suite(s);
 }
