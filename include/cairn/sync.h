@@ -292,6 +292,16 @@ typedef struct cairn_sync_request {
 	int64_t backoff_max_ms;        /**< retry.backoff.maxDuration; 0: 180,000 */
 	int history_limit;             /**< revisionHistoryLimit; 0: 10 */
 	const char *prune_propagation; /**< "background" (default) or "foreground" */
+	/**
+	 * 1 (the Environment's `rollouts: internal`, the default there): objects
+	 * the rollout engine interprets (apiVersion argoproj.io/...: Rollout,
+	 * AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun, Experiment)
+	 * are not applied, diffed, listed or pruned; compare reports them with
+	 * `rollout` set, and the caller hands them to the rollout engine (sync
+	 * never calls it, DESIGN 5a). 0 (`rollouts: external`): applied like any
+	 * object.
+	 */
+	int interpret_rollouts;
 } cairn_sync_request;
 
 /** The compared state of one desired or tracked object. */
@@ -303,6 +313,9 @@ typedef struct cairn_sync_res {
 	cairn_diff *diff; /**< desired objects only, else NULL */
 	json_t *object;   /**< the desired object (tracking written), or NULL */
 	json_t *live;     /**< the live object, or NULL */
+	int rollout;      /**< 1: handed to the rollout engine (req interpret_rollouts):
+	                       not compared, Synced, no health; `object` is the object with its
+	                       namespace filled in */
 } cairn_sync_res;
 
 /** An app compared with the cluster. */

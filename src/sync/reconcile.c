@@ -35,6 +35,21 @@ int sync__rollout_owned(const json_t *live)
 	       sync__meta_str(live, "annotations", CAIRN_ROLLOUT_MARKER) != NULL;
 }
 
+int sync__rollout_kind(const json_t *obj)
+{
+	static const char *const kinds[] = {"Rollout", "AnalysisTemplate",
+	                                    "ClusterAnalysisTemplate", "AnalysisRun", "Experiment"};
+	const char *api = json_string_value(json_object_get(obj, "apiVersion"));
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+
+	if (api == NULL || kind == NULL || strncmp(api, "argoproj.io/", 12) != 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (strcmp(kind, kinds[i]) == 0)
+			return 1;
+	return 0;
+}
+
 void sync__progress(const cairn_sync_ctx *ctx, const char *phase, int wave, const cairn_res_id *id,
                     const char *action, const char *result)
 {
@@ -212,6 +227,34 @@ static int compare_desired(cairn_sync_res *s, uint64_t *dry_runs, const cairn_sy
 	return cairn_health_assess(s->live, &s->health);
 }
 
+/*
+ * An object the rollout engine interprets, reported but not compared: no
+ * REST mapping is asked for (a cluster without Argo Rollouts' CRDs does not
+ * know the kind), the namespace is filled in unless the kind is
+ * cluster-scoped, so that the caller hands the engine the object as it
+ * would have been applied.
+ */
+static int prepare_rollout(cairn_sync_res *s, const cairn_sync_ctx *ctx,
+                           const cairn_sync_request *req, const json_t *obj)
+{
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+	json_t *meta;
+
+	if (!json_is_object(json_object_get(obj, "metadata")))
+		return cairn_error_set(CAIRN_EINVAL, "rendered %s without metadata", kind);
+	s->object = json_deep_copy(obj);
+	if (s->object == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory copying an object");
+	meta = json_object_get(s->object, "metadata");
+	if (strcmp(kind, "ClusterAnalysisTemplate") == 0)
+		json_object_del(meta, "namespace");
+	else if (json_string_value(json_object_get(meta, "namespace")) == NULL)
+		json_object_set_new(meta, "namespace", json_string(dest_ns(ctx, req)));
+	s->rollout = 1;
+	s->synced = 1;
+	return cairn_res_id_of(&s->id, s->object, NULL);
+}
+
 /* Prepare one desired object; hooks are not compared (they are run, not synced). */
 static int add_desired(cairn_sync_result *r, size_t *cap, const cairn_sync_ctx *ctx,
                        const cairn_sync_request *req, const json_t *obj)
@@ -224,6 +267,8 @@ static int add_desired(cairn_sync_result *r, size_t *cap, const cairn_sync_ctx *
 		return rc;
 	s->desired = 1;
 	s->health.none = 1;
+	if (req->interpret_rollouts && sync__rollout_kind(obj))
+		return prepare_rollout(s, ctx, req, obj);
 	rc = prepare_desired(&s->object, &s->id, &m, ctx, req, obj);
 	if (rc == 0 && sync__meta_str(s->object, "annotations", SYNC_HOOK_ANNOTATION) != NULL)
 		s->synced = 1;
@@ -256,7 +301,8 @@ static json_t *kinds_to_list(const cairn_sync_ctx *ctx, const cairn_sync_request
 		const char *api = json_string_value(json_object_get(o, "apiVersion"));
 		const char *kind = json_string_value(json_object_get(o, "kind"));
 
-		if (api != NULL && kind != NULL)
+		if (api != NULL && kind != NULL &&
+		    !(req->interpret_rollouts && sync__rollout_kind(o)))
 			kinds_add(kinds, api, kind);
 	}
 	if (ctx->state != NULL && sync__kinds_key(key, sizeof(key), req->app, req->env) == 0 &&
@@ -268,9 +314,15 @@ static json_t *kinds_to_list(const cairn_sync_ctx *ctx, const cairn_sync_request
 	{
 		const char *api = json_string_value(json_array_get(p, 0));
 		const char *kind = json_string_value(json_array_get(p, 1));
+		json_t *probe = json_pack("{s:s?, s:s?}", "apiVersion", api, "kind", kind);
 
-		if (api != NULL && kind != NULL)
+		/* a kind applied while the environment said `external` is no
+		 * longer listed (so its objects are not pruned) once it says
+		 * `internal` */
+		if (api != NULL && kind != NULL &&
+		    !(req->interpret_rollouts && sync__rollout_kind(probe)))
 			kinds_add(kinds, api, kind);
+		json_decref(probe);
 	}
 	json_decref(old);
 	return kinds;
@@ -491,7 +543,8 @@ int cairn_sync_compare_app(cairn_sync_result **out, const cairn_sync_ctx *ctx,
 	if ((rc = list_live(&ls, ctx, kinds, nss)) < 0)
 		goto out;
 	for (i = 0; i < ndesired; i++) {
-		if (sync__meta_str(r->v[i].object, "annotations", SYNC_HOOK_ANNOTATION) != NULL)
+		if (r->v[i].rollout ||
+		    sync__meta_str(r->v[i].object, "annotations", SYNC_HOOK_ANNOTATION) != NULL)
 			continue;
 		rc = compare_desired(&r->v[i], &r->dry_runs, ctx, req, &ls);
 		if (rc < 0) {

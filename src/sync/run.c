@@ -518,6 +518,11 @@ static int make_plan(cairn_plan **out, cairn_sync_result **cmp, const cairn_sync
 	for (size_t i = 0; i < (*cmp)->n; i++) {
 		const cairn_sync_res *r = &(*cmp)->v[i];
 
+		if (r->rollout) {
+			sync__progress(ctx, "Sync", 0, &r->id, "rollout",
+			               "handed to the rollout engine");
+			continue;
+		}
 		if (r->desired) {
 			json_array_append(desired, r->object);
 			diffs[nd++] = r->diff;
@@ -569,7 +574,7 @@ static void remember_kinds(const cairn_sync_ctx *ctx, const cairn_sync_request *
 		json_t *pair =
 		        json_pack("[s?,s?]", json_string_value(json_object_get(o, "apiVersion")),
 		                  json_string_value(json_object_get(o, "kind")));
-		int seen = 0;
+		int seen = req->interpret_rollouts && sync__rollout_kind(o);
 
 		json_array_foreach(kinds, j, p) seen |= json_equal(p, pair);
 		if (!seen && json_is_string(json_array_get(pair, 0)))

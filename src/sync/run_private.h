@@ -25,6 +25,14 @@ const char *sync__meta_str(const json_t *obj, const char *field, const char *key
  */
 int sync__rollout_owned(const json_t *live);
 
+/*
+ * 1 when `obj` is of a kind the rollout engine interprets (argoproj.io/...
+ * Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun,
+ * Experiment). The sync module's own test: it does not call the rollout
+ * module (which depends on sync, DESIGN 5a).
+ */
+int sync__rollout_kind(const json_t *obj);
+
 /* Report progress through ctx->progress when set. */
 void sync__progress(const cairn_sync_ctx *ctx, const char *phase, int wave, const cairn_res_id *id,
                     const char *action, const char *result);

@@ -9,5 +9,6 @@ void sync_compare_tests(Suite *s);
 void sync_plan_tests(Suite *s);
 void sync_run_tests(Suite *s);
 void sync_drift_tests(Suite *s);
+void sync_rollout_tests(Suite *s);
 
 #endif

@@ -11,5 +11,6 @@ int main(void)
 	sync_plan_tests(s);
 	sync_run_tests(s);
 	sync_drift_tests(s);
+	sync_rollout_tests(s);
 	return test_run_suite(s);
 }
