@@ -1,56 +1,315 @@
 #!/bin/bash
-# The main job on the embedded default: build Cairn, then walk through what
-# exists today on the local simulator. Later issues grow it into the full
-# demo (git push -> sync -> canary -> rollback).
+# demo.sh - the main job on the embedded default: Cairn as people run it.
+#
+# Builds Cairn, starts the local Kubernetes simulator (cairn-sim), makes a
+# local bare git repository holding the guestbook example and the dev,
+# staging and prod environments, installs Cairn's git hooks into it, starts
+# cairnd, then walks through: push the app -> synced and healthy; push a
+# change -> live, with the measured push-to-live time; change a live object
+# with kubectl -> drift detected and corrected; the deployment history; the
+# signed audit trail. Everything it starts is stopped (by PID) and its
+# temporary directory removed when it exits, whatever happens.
+#
+# Needs nothing but a Debian 12 machine: scripts/install-deps.sh is run
+# first. Exit 0 when every step passed; otherwise non-zero, with the step
+# that failed named and the end of the daemon's log shown.
+#
+# Environment:
+#   CAIRN_DEMO_BUILD=DIR   use the programs already built in DIR (cairn,
+#                          cairn-git, cairnd, cairn-sim) instead of building
+#                          build-demo (the smoke test reuses the check build)
+#   CAIRN_DEMO_KEEP=1      keep the temporary directory (logs, repo, state)
 set -euo pipefail
 cd "$(dirname "$0")"
 top=$(pwd)
-./scripts/install-deps.sh
-if [ ! -f build-demo/Makefile ] || [ configure.ac -nt build-demo/config.status ]; then
-	autoreconf -fi >/dev/null 2>&1
-	mkdir -p build-demo
-	(cd build-demo && "$top/configure" -q)
+
+if [ -t 1 ]; then
+	bold=$(printf '\033[1m') dim=$(printf '\033[2m') off=$(printf '\033[0m')
+else
+	bold='' dim='' off=''
 fi
-make -C build-demo -j"$(nproc)" cairn cairn-git cairn-sim >/dev/null
-B="$top/build-demo"
-work=$(mktemp -d "${TMPDIR:-/tmp}/cairn-demo.XXXXXX")
-sim_pid=
-cleanup() {
-	[ -n "$sim_pid" ] && kill "$sim_pid" 2>/dev/null && wait "$sim_pid" 2>/dev/null
-	rm -rf "$work"
+STEP="setting up"
+step() {
+	STEP="$*"
+	printf '\n%s== %s%s\n' "$bold" "$*" "$off"
 }
-trap cleanup EXIT
-step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+say() { printf '   %s\n' "$*"; }
+run() { # run CMD...: show the command, then its output indented
+	printf '%s$ %s%s\n' "$dim" "$*" "$off"
+	"$@" 2>&1 | sed 's/^/  /'
+	return "${PIPESTATUS[0]}"
+}
+fail() {
+	printf 'demo: %s\n' "$*" >&2
+	exit 1
+}
 
-step "cairn validate environments/ policies/ templates/ examples/"
-"$B/cairn" validate environments policies templates examples
+# ---- build -------------------------------------------------------------------
+step "build"
+./scripts/install-deps.sh
+for t in kubectl git curl python3; do
+	command -v "$t" >/dev/null 2>&1 || fail "'$t' is not installed (scripts/install-deps.sh should provide it)"
+done
+if [ -n "${CAIRN_DEMO_BUILD:-}" ]; then
+	B=$(cd "$CAIRN_DEMO_BUILD" && pwd)
+	say "using the programs built in $B"
+else
+	if [ ! -f build-demo/Makefile ] || [ configure.ac -nt build-demo/config.status ]; then
+		autoreconf -fi >/dev/null 2>&1
+		mkdir -p build-demo
+		(cd build-demo && "$top/configure" -q)
+	fi
+	make -C build-demo -j"$(nproc)" cairn cairn-git cairnd cairn-sim >/dev/null
+	B="$top/build-demo"
+	say "built cairn, cairnd and cairn-sim in build-demo/"
+fi
+for p in cairn cairn-git cairnd cairn-sim; do
+	[ -x "$B/$p" ] || fail "'$B/$p' was not built"
+done
+CAIRN="$B/cairn"
 
-step "cairn env list / cairn app list"
-"$B/cairn" env list --environments environments
-"$B/cairn" app list --apps examples --environments environments
+# ---- the clean-up, set before anything is started ------------------------------
+work=$(mktemp -d "${TMPDIR:-/tmp}/cairn-demo.XXXXXX")
+sim_pid='' daemon_pid='' watch_pid=''
+stop_pid() { # stop_pid PID: TERM, wait up to 10 s, then KILL
+	local pid=$1
+	[ -n "$pid" ] || return 0
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 100); do
+		kill -0 "$pid" 2>/dev/null || break
+		sleep 0.1
+	done
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+finish() {
+	local rc=$?
+	trap - EXIT INT TERM
+	if [ "$rc" != 0 ]; then
+		printf '\ndemo: FAILED at step "%s" (exit %s)\n' "$STEP" "$rc" >&2
+		if [ -s "$work/cairnd.log" ]; then
+			printf 'demo: the last lines of cairnd'"'"'s log (%s):\n' "$work/cairnd.log" >&2
+			tail -n 15 "$work/cairnd.log" | sed 's/^/  /' >&2
+		fi
+		if [ -s "$work/sim.err" ]; then
+			printf 'demo: the last lines of cairn-sim'"'"'s log:\n' >&2
+			tail -n 5 "$work/sim.err" | sed 's/^/  /' >&2
+		fi
+	fi
+	stop_pid "$watch_pid"
+	stop_pid "$daemon_pid"
+	stop_pid "$sim_pid"
+	if [ -n "${CAIRN_DEMO_KEEP:-}" ]; then
+		printf 'demo: kept %s\n' "$work" >&2
+	else
+		rm -rf "$work"
+	fi
+	exit "$rc"
+}
+trap finish EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
 
-step "cairn-sim: a local Kubernetes API on 127.0.0.1"
-"$B/cairn-sim" --listen 127.0.0.1:0 --kubeconfig-out "$work/kubeconfig" \
-	--openapi-dir "$top/../shared/k8s-openapi/v1.28" >"$work/sim.out" 2>"$work/sim.err" &
-sim_pid=$!
-for _ in $(seq 50); do [ -s "$work/kubeconfig" ] && break; sleep 0.1; done
-head -1 "$work/sim.out"
-export KUBECONFIG="$work/kubeconfig"
-kubectl version 2>/dev/null | grep Server
-
-step "server-side apply of the guestbook dev overlay (rendered by kubectl kustomize until cairn render lands)"
-kubectl create namespace dev-guestbook
-KUBECONFIG=/dev/null kubectl kustomize examples/guestbook/overlays/dev >"$work/guestbook.yaml"
-kubectl apply --server-side --field-manager=cairn -f "$work/guestbook.yaml"
-kubectl get deploy,svc -n dev-guestbook
-
-step "the signed audit trail"
+# A private git and kubectl configuration: nothing of the user's is read or
+# written, and nothing is left behind.
+export HOME="$work/home" GIT_CONFIG_NOSYSTEM=1 KUBECONFIG="$work/kubeconfig"
 export CAIRN_STATE_DIR="$work/state"
-"$B/cairn" audit keygen --name demo --out "$work/demo" >/dev/null
-rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
-"$B/cairn" audit record --signing-key "$work/demo.key" --actor "demo" \
-	--action sync.succeeded --app guestbook-dev --env dev --revision "$rev"
-"$B/cairn" audit record --signing-key "$work/demo.key" --actor "demo" \
-	--action note.demo --details '{"message":"demo finished"}'
-"$B/cairn" audit show
-"$B/cairn" audit verify --key "$work/demo.pub"
+unset CAIRN_CONFIG CAIRN_TOKEN
+mkdir -p "$HOME"
+git config --global user.name "Demo Developer"
+git config --global user.email dev@example.com
+git config --global init.defaultBranch main
+git config --global advice.detachedHead false
+
+# wait_for SECONDS WHAT CMD...: retry CMD every 20 ms until it succeeds.
+wait_for() {
+	local secs=$1 what=$2 end
+	shift 2
+	end=$(($(date +%s%N) + secs * 1000000000))
+	while ! "$@" >/dev/null 2>&1; do
+		[ "$(date +%s%N)" -lt "$end" ] || fail "timed out after ${secs}s waiting for $what"
+		sleep 0.02
+	done
+}
+now_ms() { echo $(($(date +%s%N) / 1000000)); }
+
+# ---- the cluster ---------------------------------------------------------------
+step "start cairn-sim, a local Kubernetes API on 127.0.0.1"
+"$B/cairn-sim" --listen 127.0.0.1:0 --kubeconfig-out "$KUBECONFIG" --pod-ready-delay 200ms \
+	>"$work/sim.out" 2>"$work/sim.err" &
+sim_pid=$!
+wait_for 10 "cairn-sim to write its kubeconfig" test -s "$KUBECONFIG"
+SERVER=$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server}')
+say "API server $SERVER (pods become ready 200 ms after they are created)"
+
+# ---- the repository --------------------------------------------------------------
+step "create a git repository with the guestbook app and the dev/staging/prod environments"
+git init -q --bare "$work/apps.git"
+REPO="$work/apps.git"
+git clone -q "$REPO" "$work/checkout" 2>/dev/null
+W="$work/checkout"
+mkdir -p "$W/guestbook" "$W/environments" "$W/apps"
+cp -r examples/guestbook/base examples/guestbook/overlays "$W/guestbook/"
+# The example environments name clusters on 127.0.0.1:6443/6444; here all
+# three share the simulator.
+for e in dev staging prod; do
+	sed -e "s|^    server: .*|    server: \"$SERVER\"\n    kubeconfig: \"$KUBECONFIG\"|" \
+		"environments/$e.yaml" >"$W/environments/$e.yaml"
+	grep -q "kubeconfig: \"$KUBECONFIG\"" "$W/environments/$e.yaml" ||
+		fail "could not point environments/$e.yaml at the simulator"
+done
+application() { # application ENV AUTOMATED
+	cat <<EOF
+---
+apiVersion: argoproj.io/v1alpha1
+kind: Application
+metadata:
+  name: guestbook-$1
+  labels:
+    cairn.dev/app: guestbook
+    cairn.dev/environment: $1
+spec:
+  project: default
+  source:
+    repoURL: file://$REPO
+    targetRevision: main
+    path: guestbook/overlays/$1
+  destination:
+    server: "$SERVER"
+    namespace: $1-guestbook
+  syncPolicy:
+EOF
+	if [ "$2" = yes ]; then
+		printf '    automated: {prune: true, selfHeal: true}\n'
+	fi
+	printf '    syncOptions: [CreateNamespace=true]\n'
+}
+{
+	application dev yes
+	application staging yes
+	application prod no
+} >"$W/apps/guestbook.yaml"
+say "$REPO: guestbook/{base,overlays/dev,staging,prod}, environments/, apps/guestbook.yaml"
+say "prod is not automated (environments/prod.yaml: autoSync false): it waits for a promotion"
+
+# ---- cairnd ----------------------------------------------------------------------
+step "configure cairnd: API tokens, the audit key, the git hooks"
+PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+API="http://127.0.0.1:$PORT"
+sha() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
+HOOK_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+VIEW_TOKEN=$(head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n')
+"$CAIRN" audit keygen --name demo --out "$work/audit" >/dev/null
+cat >"$work/cairn.yaml" <<EOF
+stateDir: $work/state
+listen: {api: "127.0.0.1:$PORT"}
+apps:
+- path: $W/apps/guestbook.yaml
+environmentsDir: $W/environments
+audit: {key: $work/audit.key, trustedKey: $work/audit.pub}
+api:
+  tokens:
+  - {name: git-hook, sha256: $(sha "$HOOK_TOKEN"), role: deployer}
+  - {name: demo-viewer, sha256: $(sha "$VIEW_TOKEN"), role: viewer}
+EOF
+printf '%s\n' "$HOOK_TOKEN" >"$work/hook.token"
+chmod 600 "$work/hook.token"
+run "$CAIRN" hooks install "$REPO" --url "$API" --token-file "$work/hook.token"
+say "cairn.yaml keeps only the tokens' SHA-256; the audit trail is signed with audit.key (Ed25519)"
+CFG=(--config "$work/cairn.yaml")
+
+step "start cairnd"
+"$B/cairnd" "${CFG[@]}" --pidfile "$work/cairnd.pid" --poll off >"$work/cairnd.log" 2>&1 &
+daemon_pid=$!
+wait_for 15 "cairnd to answer /readyz" curl -sf "$API/readyz"
+say "cairnd (pid $daemon_pid) serves $API; log: ${work}/cairnd.log"
+say "polling is off here: every sync below comes from the git hooks"
+
+# status APP: "SYNC HEALTH REVISION" from the API
+status() {
+	curl -sf -H "Authorization: Bearer $VIEW_TOKEN" "$API/api/v1/applications/$1" |
+		python3 -c 'import json,sys; s=json.load(sys.stdin).get("status") or {}; print(s.get("sync",""), s.get("health",""), s.get("revision",""))'
+}
+# synced APP REV [HEALTH]: the API says APP is Synced at REV (and HEALTH)
+synced() {
+	curl -sf -H "Authorization: Bearer $VIEW_TOKEN" "$API/api/v1/applications/$1" |
+		grep -q "\"sync\":\"Synced\",\"health\":\"${3:-[A-Za-z]*}\",\"revision\":\"$2\""
+}
+push() { # push MESSAGE: commit everything in the checkout and git push it
+	(cd "$W" && git add -A && git commit -qm "$1" && git push -q origin HEAD:main) 2>"$work/push.err" ||
+		{ sed 's/^/  /' "$work/push.err" >&2; fail "git push was refused"; }
+}
+
+# ---- 1. push the app -------------------------------------------------------------
+step "git push the guestbook app"
+push "guestbook 1.5.0 in dev, staging and prod"
+REV=$(git -C "$REPO" rev-parse main)
+say "pushed $REV; the pre-receive hook validated it, post-receive told cairnd"
+wait_for 30 "guestbook-dev to be Synced and Healthy at $REV" synced guestbook-dev "$REV" Healthy
+wait_for 30 "guestbook-staging to be Synced and Healthy at $REV" synced guestbook-staging "$REV" Healthy
+run "$CAIRN" app get guestbook-dev "${CFG[@]}"
+run kubectl get deploy,svc -n dev-guestbook
+say "guestbook-prod: $(status guestbook-prod) (compared, not synced: it waits for a promotion)"
+
+# ---- 2. push a change --------------------------------------------------------------
+step "git push a change: dev runs guestbook 1.6.0 with 2 replicas"
+sed -i -e 's/newTag: .*/newTag: 1.6.0/' -e 's/count: .*/count: 2/' "$W/guestbook/overlays/dev/kustomization.yaml"
+(cd "$W" && git --no-pager diff --stat)
+(cd "$W" && git add -A && git commit -qm "guestbook-dev: 1.6.0, 2 replicas")
+t0=$(now_ms)
+(cd "$W" && git push -q origin HEAD:main) 2>"$work/push.err" || fail "git push was refused"
+t_push=$(now_ms)
+REV2=$(git -C "$REPO" rev-parse main)
+wait_for 30 "guestbook-dev to be Synced at $REV2" synced guestbook-dev "$REV2"
+t1=$(now_ms)
+say "push-to-live: $((t1 - t0)) ms from the start of git push to guestbook-dev Synced at $REV2"
+say "(git push itself, with both hooks: $((t_push - t0)) ms)"
+wait_for 30 "guestbook-dev to be Healthy at $REV2" synced guestbook-dev "$REV2" Healthy
+run kubectl get deploy guestbook -n dev-guestbook \
+	-o custom-columns=NAME:.metadata.name,READY:.status.readyReplicas,IMAGE:.spec.template.spec.containers[0].image
+
+# ---- 3. drift ------------------------------------------------------------------------
+step "someone changes a live object by hand: kubectl scale --replicas=5"
+# cairnd does not run the drift detector itself yet: the demo runs the same
+# detector with `cairn drift watch` beside it (dev's environment says
+# drift: correct).
+"$CAIRN" drift watch guestbook-dev "${CFG[@]}" --no-fetch >"$work/drift.out" 2>"$work/drift.err" &
+watch_pid=$!
+say "(cairnd does not watch for drift itself yet; 'cairn drift watch guestbook-dev' runs beside it)"
+sleep 1
+run kubectl scale deploy guestbook -n dev-guestbook --replicas=5
+replicas() { kubectl get deploy guestbook -n dev-guestbook -o jsonpath='{.spec.replicas}'; }
+drift_recorded() { "$CAIRN" drift list --app guestbook-dev --state-dir "$CAIRN_STATE_DIR" | grep -q .; }
+back_to_two() { [ "$(replicas)" = 2 ]; }
+wait_for 20 "the drift on guestbook-dev to be recorded" drift_recorded
+wait_for 20 "the replicas to be corrected back to 2" back_to_two
+say "replicas are back to $(replicas), as git says"
+run "$CAIRN" drift list --app guestbook-dev --state-dir "$CAIRN_STATE_DIR"
+stop_pid "$watch_pid"
+watch_pid=''
+
+# ---- 4. history -------------------------------------------------------------------------
+step "the deployment history of guestbook-dev"
+run "$CAIRN" app history guestbook-dev "${CFG[@]}"
+
+# ---- 5. rollouts (to come) ---------------------------------------------------------------
+# ROLLOUT DEMO GOES HERE (issue 11, progressive delivery): push v2 with a
+# canary strategy -> 20% of the traffic -> analysis passes -> promoted to
+# 100%; then push a bad v3 -> analysis fails -> rolled back automatically.
+# Added by the rollout engineer when the engine lands; leave this marker.
+
+# ---- 6. audit ------------------------------------------------------------------------------
+step "the signed audit trail: what cairnd did and on whose behalf"
+run "$CAIRN" audit show --state-dir "$CAIRN_STATE_DIR"
+run "$CAIRN" audit verify --key "$work/audit.pub" --state-dir "$CAIRN_STATE_DIR"
+
+# ---- stop ------------------------------------------------------------------------------------
+step "stop cairnd and cairn-sim"
+kill -TERM "$daemon_pid"
+rc=0
+wait "$daemon_pid" || rc=$?
+daemon_pid=''
+[ "$rc" = 0 ] || fail "cairnd exited $rc on SIGTERM"
+say "cairnd exited 0 on SIGTERM"
+STEP="done"
+printf '\n%sdemo: all steps passed%s\n' "$bold" "$off"
