@@ -7,7 +7,8 @@
 # completions directory; or source it from ~/.bashrc.
 
 # _cairn_help_words PROGRAM ARGS...: the subcommands a help text lists,
-# from its "usage:" lines (`cairn app get ...`, `cairn kube [OPTIONS] get`)
+# from its "usage:" lines (`cairn app get ...`, `cairn kube [OPTIONS] get`,
+# `cairn rollout pause|resume APP`)
 # and from a "commands:" section (`  keygen   summary`).
 _cairn_help_words()
 {
@@ -26,8 +27,11 @@ _cairn_help_words()
 			i = 3
 			if (w[i] == "[OPTIONS]")
 				i++
-			if (w[i] ~ /^[a-z][a-z0-9-]*$/)
-				print w[i]
+			# `pause|resume|abort` names several subcommands
+			m = split(w[i], alt, "|")
+			for (j = 1; j <= m; j++)
+				if (alt[j] ~ /^[a-z][a-z0-9-]*$/)
+					print alt[j]
 		}' | sort -u
 }
 

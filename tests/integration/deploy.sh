@@ -218,8 +218,8 @@ check "cairn audit <TAB> offers keygen, record and verify" has keygen record ver
 # is in the table).
 bad=
 for c in $COMMANDS; do
-	want=$("$CAIRN" "$c" --help 2>&1 | grep -oE "^(usage:)? *cairn $c( \[OPTIONS\])? [a-z][a-z-]*" |
-		awk '{print $NF}' | sort -u)
+	want=$("$CAIRN" "$c" --help 2>&1 | grep -oE "^(usage:)? *cairn $c( \[OPTIONS\])? [a-z][a-z|-]*" |
+		awk '{print $NF}' | tr '|' '\n' | sort -u)
 	[ -z "$want" ] && continue
 	got=$(complete_words "$c")
 	for w in $want; do
