@@ -37,6 +37,8 @@ int cmd_render(int argc, char **argv);
 int cmd_hooks(int argc, char **argv);
 /* cmd_hooks.c: cairn daemon ARGS: exec cairnd */
 int cmd_daemon(int argc, char **argv);
+/* cmd_rollout.c: `cairn rollout list|get|promote|pause|resume|abort|retry`. */
+int cmd_rollout(int argc, char **argv);
 
 /* In `cairn`: exec `cairn-git` with the same command (main.c); returns only on failure. */
 int exec_git_helper(int argc, char **argv);

@@ -45,6 +45,8 @@ static const cli_command commands[] = {
         {"drift", "drift: watch an app for live changes (detect/correct), list, show records",
          GIT_COMMAND(cmd_drift)},
         {"token", "API tokens: hash one for cairn.yaml, or make a new one", cmd_token},
+        {"rollout", "rollouts: list, get [--watch], promote, pause, resume, abort, retry",
+         cmd_rollout},
         {"version", "print the version", cmd_version},
         {"help", "show this help", cmd_help},
 };
