@@ -31,9 +31,9 @@ unset CAIRN_CONFIG CAIRN_TOKEN
 mkdir -p "$HOME"
 
 # ---- manifests --------------------------------------------------------------
-"$CAIRN" render --path "$DEPLOY" >cluster.yaml 2>render.err
+"$CAIRN" render --path "$DEPLOY" --root "$DEPLOY" >cluster.yaml 2>render.err
 check "cairn render --path deploy/kubernetes succeeds" test $? = 0 -a -s cluster.yaml
-"$CAIRN" render --path "$DEPLOY/namespaced" >namespaced.yaml 2>>render.err
+"$CAIRN" render --path "$DEPLOY/namespaced" --root "$DEPLOY" >namespaced.yaml 2>>render.err
 check "cairn render --path deploy/kubernetes/namespaced succeeds" test $? = 0 -a -s namespaced.yaml
 [ -s render.err ] && sed 's/^/# /' render.err
 kubectl kustomize "$DEPLOY" >kustomize.yaml 2>/dev/null
