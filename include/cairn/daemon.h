@@ -297,7 +297,19 @@ typedef struct cairn_http_response {
 	const char *content_type; /**< static string; default application/json */
 	cairn_buf body;
 	char retry_after[16]; /**< a Retry-After value when non-empty */
+	void *stream;         /**< set by cairn_http_response_stream(); owned */
 } cairn_http_response;
+
+/**
+ * Pull the next bytes of a streamed body into `buf` (at most `max`):
+ * return how many (> 0), 0 when there is nothing now (the connection is
+ * parked until cairn_http_streams_wake(); a keep-alive comment is sent
+ * after 15 s of silence), or < 0 to end the stream. Called on
+ * libmicrohttpd's threads, one call at a time per server.
+ */
+typedef long (*cairn_http_stream_fn)(void *cls, char *buf, size_t max);
+/** Release a stream's `cls` once its connection is done. */
+typedef void (*cairn_http_stream_free_fn)(void *cls);
 
 /**
  * A route handler: fill `resp` (status default 200). Returning a negative
@@ -389,6 +401,18 @@ void cairn_http_response_dispose(cairn_http_response *resp);
 /** Set a JSON error body {"error":{"code","message"}} and the status. */
 int cairn_http_error(cairn_http_response *resp, unsigned status, const char *code,
                      const char *message);
+
+/**
+ * Make `resp` a stream (Content-Type `text/event-stream`, no length): the
+ * server pulls the body from `fn` until it ends or the client goes away,
+ * then calls `fr(cls)` (also when the response is disposed unsent). 0 or
+ * CAIRN_ENOMEM (then `fr(cls)` has been called).
+ */
+int cairn_http_response_stream(cairn_http_response *resp, cairn_http_stream_fn fn,
+                               cairn_http_stream_free_fn fr, void *cls);
+
+/** Wake every parked stream of `srv` to pull again. Thread-safe. */
+void cairn_http_streams_wake(cairn_http *srv);
 
 /** Stop listening, wait for in-flight requests, free; accepts NULL. */
 void cairn_http_free(cairn_http *srv);

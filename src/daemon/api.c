@@ -13,6 +13,7 @@
  *   GET  drift                             drift records (newest first)
  *   GET  operations[/ID]
  *   POST trigger                           what hooks/post-receive sends
+ *   GET  events                            server-sent events (events.c)
  *
  * Roles: reads need viewer, sync/rollback/trigger deployer within the
  * token's environment scope (the app's environment); the Unix socket is
@@ -329,6 +330,10 @@ static int api_handler(void *ud, const cairn_http_request *req, cairn_http_respo
 
 	if (strcmp(p, "trigger") == 0 && !get)
 		return trigger(d, req, resp);
+	if (strcmp(p, "events") == 0 && get)
+		return (rc = allowed(req, CAIRN_ACTION_READ, NULL)) < 0
+		               ? rc
+		               : cairnd_events_stream(d, req, resp);
 	x = cairnd_defs_get(d);
 	if (strcmp(p, "applications") == 0 && get)
 		rc = (rc = allowed(req, CAIRN_ACTION_READ, NULL)) < 0 ? rc : list_apps(d, x, resp);
@@ -351,5 +356,9 @@ static int api_handler(void *ud, const cairn_http_request *req, cairn_http_respo
 
 int cairnd_api_register(cairnd *d, cairn_http *srv)
 {
+	int rc;
+
+	if (!d->events && (rc = cairnd_events_new(&d->events)) < 0)
+		return rc;
 	return cairn_http_route(srv, NULL, "/api/v1/", CAIRN_HTTP_ROUTE_PREFIX, api_handler, d);
 }

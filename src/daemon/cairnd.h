@@ -41,6 +41,7 @@ typedef struct cairnd {
 	cairn_metric *m_triggers;
 	char *unix_path;
 	int port; /* TCP port actually listened on */
+	struct cairnd_events *events; /* events.c; created by cairnd_api_register */
 } cairnd;
 
 /* Options of cairnd_open(). */
@@ -89,6 +90,29 @@ int cairnd_rollback_app(cairnd *d, const char *app, int64_t history_id, const ch
  */
 size_t cairnd_trigger_repo(cairnd *d, const char *url, const char *const *refs, size_t n_refs,
                            const char *why, json_t *names);
+
+/* events.c: the server-sent events of GET /api/v1/events (docs/daemon.md "Events"). */
+struct cairnd_events;
+int cairnd_events_new(struct cairnd_events **out);
+void cairnd_events_free(struct cairnd_events *ev);
+
+/*
+ * Publish an event of `type` ("app.status", "rollout.step", ...) with the
+ * JSON object `data` (reference stolen; its "env" member, when set, limits
+ * it to tokens scoped to that environment) to every stream, and keep it in
+ * the replay ring. Never blocks on a client. Thread-safe; a no-op before
+ * the API is registered.
+ */
+void cairnd_event_publish(cairnd *d, const char *type, json_t *data);
+
+/* Around one reconcile (worker.c): reconcile.started, then operation.finished
+ * (or reconcile.finished), app.status when the stored status moved, drift.*. */
+void cairnd_events_reconcile_start(cairnd *d, const cairn_app *a, const char *why);
+void cairnd_events_reconciled(cairnd *d, const cairn_app *a, const char *why, int rc,
+                              const json_t *sum);
+
+/* GET /api/v1/events: turn `resp` into this client's stream. */
+int cairnd_events_stream(cairnd *d, const cairn_http_request *req, cairn_http_response *resp);
 
 /* api.c: add the /api/v1 routes to the server. */
 int cairnd_api_register(cairnd *d, cairn_http *srv);

@@ -339,6 +339,8 @@ int cairnd_reload(cairnd *d)
 	cairnd_audit(d, "cairnd", "config.reloaded", NULL, NULL,
 	             json_pack("{s:s, s:i}", "config", d->config_path, "applications",
 	                       (int)cairn_app_set_count(x->apps)));
+	cairnd_event_publish(d, "reload",
+	                     json_pack("{s:i}", "applications", (int)cairn_app_set_count(x->apps)));
 	return 0;
 }
 
@@ -354,6 +356,7 @@ void cairnd_free(cairnd *d)
 		return;
 	cairn_http_free(d->http);
 	cairn_sched_free(d->sched);
+	cairnd_events_free(d->events);
 	if (d->audit && cairn_audit_close(d->audit) < 0)
 		cairn_log_warn("closing the audit log: %s", cairn_error_last()->message);
 	cairn_metrics_free(d->metrics);

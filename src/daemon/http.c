@@ -14,12 +14,14 @@
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "cairn/daemon.h"
@@ -30,6 +32,8 @@
 #define HTTP_HEADERS_MAX 64
 #define HTTP_RESPONSE_MAX (64u * 1024 * 1024)
 #define ROUTE_WEBHOOK 0x100 /* internal flag: the webhook endpoint */
+#define STREAM_KEEPALIVE_USEC (15 * 1000000LL)
+#define STREAM_DRAIN_USEC (3 * 1000000LL)
 
 struct route {
 	const char *method;
@@ -61,6 +65,30 @@ struct cairn_http {
 	cairn_metric *m_webhooks, *m_refused, *m_requests, *m_duration, *m_build;
 	cairn_ratelimit *rl;
 	cairn_webhook_dedup *dedup;
+	/* streamed responses (server-sent events): guarded by stream_mu */
+	pthread_mutex_t stream_mu;
+	pthread_cond_t stream_cv;
+	struct stream *streams;
+	size_t n_streams;
+	int closing;
+	pthread_t ticker;
+	int ticker_started;
+};
+
+/*
+ * One streamed response. A stream with nothing to send is parked: its
+ * connection is suspended (so it costs no polling and blocks no thread)
+ * until a wake-up or the keep-alive tick resumes it.
+ */
+struct stream {
+	cairn_http *srv;
+	struct MHD_Connection *conn;
+	cairn_http_stream_fn fn;
+	cairn_http_stream_free_fn fr;
+	void *cls;
+	int parked, keepalive_due;
+	cairn_usec last_write;
+	struct stream *next, **pprev;
 };
 
 /* ---- responses ------------------------------------------------------------- */
@@ -75,8 +103,32 @@ void cairn_http_response_init(cairn_http_response *resp)
 
 void cairn_http_response_dispose(cairn_http_response *resp)
 {
-	if (resp != NULL)
-		cairn_buf_dispose(&resp->body);
+	if (resp == NULL)
+		return;
+	cairn_buf_dispose(&resp->body);
+	if (resp->stream != NULL) {
+		struct stream *s = resp->stream;
+		s->fr(s->cls);
+		free(s);
+		resp->stream = NULL;
+	}
+}
+
+int cairn_http_response_stream(cairn_http_response *resp, cairn_http_stream_fn fn,
+                               cairn_http_stream_free_fn fr, void *cls)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+
+	if (s == NULL) {
+		fr(cls);
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
+	s->fn = fn;
+	s->fr = fr;
+	s->cls = cls;
+	resp->stream = s;
+	resp->content_type = "text/event-stream";
+	return 0;
 }
 
 int cairn_http_error(cairn_http_response *resp, unsigned status, const char *code,
@@ -336,6 +388,11 @@ static void serve(cairn_http *srv, const cairn_http_request *req, cairn_http_res
 		                      cairn_http_header_get(req->headers, req->n_headers,
 		                                            "Authorization")) < 0) {
 			refused(srv, "unauthorized");
+			cairn_log_warn("%s %s from %s refused (401): %s", req->method, req->path,
+			               req->source,
+			               cairn_auth_count(srv->o.auth)
+			                       ? cairn_error_last()->message
+			                       : "no API tokens are configured");
 			cairn_http_error(resp, 401, "unauthorized",
 			                 cairn_auth_count(srv->o.auth)
 			                         ? cairn_error_last()->message
@@ -352,6 +409,12 @@ static void serve(cairn_http *srv, const cairn_http_request *req, cairn_http_res
 		int code = e->code < 0 ? e->code : rc;
 		cairn_http_error(resp, status_of(code), cairn_error_code_name(code),
 		                 e->message[0] ? e->message : "internal error");
+		/* A token without the role or scope: refused, so never audited. */
+		if (resp->status == 403) {
+			refused(srv, "forbidden");
+			cairn_log_warn("%s %s from %s refused (403): %s", req->method, req->path,
+			               req->source, e->message);
+		}
 	}
 out:;
 	char code[8];
@@ -386,6 +449,129 @@ static enum MHD_Result send_response(struct MHD_Connection *c, cairn_http_respon
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, resp->retry_after);
 	if (resp->status == 401)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+	enum MHD_Result ret = MHD_queue_response(c, resp->status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+/*
+ * libmicrohttpd's content reader for a stream. Runs under stream_mu, the
+ * lock cairn_http_streams_wake() takes too, so a wake-up between "nothing
+ * to send" and the suspension cannot be lost.
+ */
+static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct stream *s = cls;
+	cairn_http *srv = s->srv;
+	ssize_t n;
+	(void)pos;
+
+	pthread_mutex_lock(&srv->stream_mu);
+	if (srv->closing) {
+		n = MHD_CONTENT_READER_END_OF_STREAM;
+	} else {
+		n = s->fn(s->cls, buf, max);
+		if (n == 0 && s->keepalive_due && max >= 14) {
+			memcpy(buf, ": keep-alive\n\n", 14);
+			n = 14;
+		}
+		s->keepalive_due = 0;
+		if (n > 0) {
+			s->last_write = cairn_time_mono();
+		} else if (n == 0) {
+			s->parked = 1;
+			MHD_suspend_connection(s->conn);
+		} else {
+			n = MHD_CONTENT_READER_END_WITH_ERROR;
+		}
+	}
+	pthread_mutex_unlock(&srv->stream_mu);
+	return n;
+}
+
+static void stream_done(void *cls)
+{
+	struct stream *s = cls;
+	cairn_http *srv = s->srv;
+
+	pthread_mutex_lock(&srv->stream_mu);
+	if (s->pprev != NULL) {
+		*s->pprev = s->next;
+		if (s->next != NULL)
+			s->next->pprev = s->pprev;
+		srv->n_streams--;
+	}
+	pthread_cond_broadcast(&srv->stream_cv);
+	pthread_mutex_unlock(&srv->stream_mu);
+	s->fr(s->cls);
+	free(s);
+}
+
+/* Resume a parked stream; stream_mu held. */
+static void stream_resume(struct stream *s)
+{
+	if (s->parked) {
+		s->parked = 0;
+		MHD_resume_connection(s->conn);
+	}
+}
+
+void cairn_http_streams_wake(cairn_http *srv)
+{
+	if (srv == NULL)
+		return;
+	pthread_mutex_lock(&srv->stream_mu);
+	for (struct stream *s = srv->streams; s != NULL; s = s->next)
+		stream_resume(s);
+	pthread_mutex_unlock(&srv->stream_mu);
+}
+
+/* Once a second: a stream silent for 15 s gets a keep-alive comment. */
+static void *ticker_main(void *arg)
+{
+	cairn_http *srv = arg;
+
+	pthread_mutex_lock(&srv->stream_mu);
+	while (!srv->closing) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		pthread_cond_timedwait(&srv->stream_cv, &srv->stream_mu, &ts);
+		cairn_usec now = cairn_time_mono();
+		for (struct stream *s = srv->streams; s != NULL; s = s->next)
+			if (s->parked && now - s->last_write >= STREAM_KEEPALIVE_USEC) {
+				s->keepalive_due = 1;
+				stream_resume(s);
+			}
+	}
+	pthread_mutex_unlock(&srv->stream_mu);
+	return NULL;
+}
+
+/* Queue a streamed response; its ownership moves to libmicrohttpd. */
+static enum MHD_Result send_stream(cairn_http *srv, struct MHD_Connection *c,
+                                   cairn_http_response *resp)
+{
+	struct stream *s = resp->stream;
+	struct MHD_Response *r = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 4096,
+	                                                           stream_read, s, stream_done);
+
+	if (r == NULL)
+		return MHD_NO;
+	resp->stream = NULL;
+	s->srv = srv;
+	s->conn = c;
+	s->last_write = cairn_time_mono();
+	pthread_mutex_lock(&srv->stream_mu);
+	s->next = srv->streams;
+	if (s->next != NULL)
+		s->next->pprev = &s->next;
+	s->pprev = &srv->streams;
+	srv->streams = s;
+	srv->n_streams++;
+	pthread_mutex_unlock(&srv->stream_mu);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, resp->content_type);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
 	enum MHD_Result ret = MHD_queue_response(c, resp->status, r);
 	MHD_destroy_response(r);
 	return ret;
@@ -501,7 +687,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	req.source = source;
 	req.local = l->local;
 	serve(srv, &req, &resp, 1);
-	enum MHD_Result ret = send_response(c, &resp);
+	enum MHD_Result ret = resp.stream != NULL && resp.status == 200 ? send_stream(srv, c, &resp)
+	                                                                : send_response(c, &resp);
 	cairn_http_response_dispose(&resp);
 	return ret;
 }
@@ -589,6 +776,8 @@ int cairn_http_new(cairn_http **out, const cairn_http_opts *opts)
 		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
 	srv->o = *opts;
 	opts_defaults(&srv->o);
+	pthread_mutex_init(&srv->stream_mu, NULL);
+	pthread_cond_init(&srv->stream_cv, NULL);
 	srv->tcp = (struct listener){srv, NULL, 0, -1};
 	srv->unx = (struct listener){srv, NULL, 1, -1};
 	srv->metrics = opts->metrics;
@@ -643,7 +832,7 @@ static int unix_listen(int *out, const char *path)
 static struct MHD_Daemon *start_mhd(cairn_http *srv, struct listener *l, const struct sockaddr *sa)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY |
-	                 MHD_USE_SUPPRESS_DATE_NO_CLOCK;
+	                 MHD_USE_SUPPRESS_DATE_NO_CLOCK | MHD_ALLOW_SUSPEND_RESUME;
 	struct MHD_OptionItem o[12];
 	int n = 0;
 
@@ -671,6 +860,8 @@ int cairn_http_start(cairn_http *srv)
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
 	int rc;
 
+	if (!srv->ticker_started && pthread_create(&srv->ticker, NULL, ticker_main, srv) == 0)
+		srv->ticker_started = 1;
 	if (srv->o.port >= 0) {
 		if (srv->o.port > 65535)
 			return cairn_error_set(CAIRN_EINVAL, "port %d is not within 0..65535",
@@ -720,10 +911,41 @@ cairn_metrics *cairn_http_metrics(cairn_http *srv)
 	return srv->metrics;
 }
 
+/*
+ * Before libmicrohttpd stops, every stream is resumed and ends (stopping
+ * with a suspended connection is not allowed): wait a bounded time for them
+ * to finish, and for the ticker.
+ */
+static void streams_close(cairn_http *srv)
+{
+	cairn_usec until = cairn_time_mono() + STREAM_DRAIN_USEC;
+
+	pthread_mutex_lock(&srv->stream_mu);
+	srv->closing = 1;
+	pthread_cond_broadcast(&srv->stream_cv);
+	while (srv->n_streams > 0 && cairn_time_mono() < until) {
+		for (struct stream *s = srv->streams; s != NULL; s = s->next)
+			stream_resume(s);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000000L;
+		if (ts.tv_nsec >= 1000000000L) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000L;
+		}
+		pthread_cond_timedwait(&srv->stream_cv, &srv->stream_mu, &ts);
+	}
+	pthread_mutex_unlock(&srv->stream_mu);
+	if (srv->ticker_started)
+		pthread_join(srv->ticker, NULL);
+	srv->ticker_started = 0;
+}
+
 void cairn_http_free(cairn_http *srv)
 {
 	if (srv == NULL)
 		return;
+	streams_close(srv);
 	if (srv->tcp.d != NULL)
 		MHD_stop_daemon(srv->tcp.d);
 	if (srv->unx.d != NULL)
@@ -735,5 +957,7 @@ void cairn_http_free(cairn_http *srv)
 	cairn_ratelimit_free(srv->rl);
 	cairn_webhook_dedup_free(srv->dedup);
 	cairn_metrics_free(srv->own_metrics);
+	pthread_mutex_destroy(&srv->stream_mu);
+	pthread_cond_destroy(&srv->stream_cv);
 	free(srv);
 }

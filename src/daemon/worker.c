@@ -10,6 +10,7 @@
  * by a rollback is compared, not synced, until its tracked revision moves.
  */
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -220,6 +221,7 @@ static int reconcile(cairnd *d, const char *name, enum cairnd_mode mode, int64_t
 	}
 	if (l.app->environment && x->envs)
 		l.env = cairn_env_set_find(x->envs, l.app->environment);
+	cairnd_events_reconcile_start(d, l.app, why);
 	if ((rc = render(d, x, &l)) == 0)
 		t_render = cairn_time_mono();
 	if (rc < 0 || (rc = open_cluster(&l)) < 0 ||
@@ -232,6 +234,7 @@ static int reconcile(cairnd *d, const char *name, enum cairnd_mode mode, int64_t
 	                l.req.revision, "trigger", why);
 	rc = run(&l, mode, hid, sum);
 out:
+	cairnd_events_reconciled(d, l.app, why, rc, sum);
 	if (rc < 0) {
 		cairn_log(CAIRN_LOG_WARN, (const char *const[]){"app", name, "trigger", why, NULL},
 		          "reconcile failed: %s", cairn_error_last()->message);
@@ -295,53 +298,121 @@ static void norm_url(char *out, size_t size, const char *url)
 }
 
 /*
- * Whether an app tracking `rev` follows `ref`: HEAD (or none) follows
- * every branch (the default branch is not known from a push), a full ref
- * name itself, a short name the branch or tag of that name; a commit id
- * follows nothing.
+ * The default branch of a local repository ("refs/heads/main"), read from
+ * its HEAD file (bare or not), into `out`; "" when it cannot be known (a
+ * remote URL, a detached HEAD): then a HEAD-tracking app follows every
+ * branch.
  */
-static int tracks(const char *rev, const char *ref)
+static void default_branch(char *out, size_t size, const char *norm)
+{
+	char path[PATH_MAX], line[512];
+	FILE *f = NULL;
+
+	out[0] = '\0';
+	if (norm[0] != '/')
+		return;
+	for (int i = 0; i < 3 && !f; i++) {
+		/* bare "repo.git" (normalised to "repo"), "repo", or a work tree */
+		snprintf(path, sizeof(path), "%s%s/HEAD", norm,
+		         i == 0   ? ".git"
+		         : i == 1 ? ""
+		                  : "/.git");
+		f = fopen(path, "re");
+	}
+	if (!f)
+		return;
+	if (fgets(line, sizeof(line), f) && strncmp(line, "ref: refs/heads/", 16) == 0) {
+		line[strcspn(line, "\r\n")] = '\0';
+		snprintf(out, size, "%s", line + 5);
+	}
+	fclose(f);
+}
+
+/*
+ * Whether an app tracking `rev` follows `ref`: HEAD (or none) follows the
+ * repository's default branch `defbranch`, every branch when that is ""
+ * (not known, as for a webhook from a forge); a full ref name itself, a
+ * short name the branch or tag of that name; a commit id follows nothing.
+ */
+static int tracks(const char *rev, const char *ref, const char *defbranch)
 {
 	if (!rev || !*rev || strcmp(rev, "HEAD") == 0)
-		return strncmp(ref, "refs/heads/", 11) == 0;
+		return *defbranch ? strcmp(ref, defbranch) == 0
+		                  : strncmp(ref, "refs/heads/", 11) == 0;
 	if (strncmp(rev, "refs/", 5) == 0)
 		return strcmp(rev, ref) == 0;
 	return (strncmp(ref, "refs/heads/", 11) == 0 && strcmp(ref + 11, rev) == 0) ||
 	       (strncmp(ref, "refs/tags/", 10) == 0 && strcmp(ref + 10, rev) == 0);
 }
 
-static int app_matches(const cairn_app *a, const char *url, const char *const *refs, size_t n)
+/* Whether `rev` of the repository `want` (normalised) moves with one of `refs`. */
+static int moved(const char *want, const char *have_url, const char *rev, const char *const *refs,
+                 size_t n, const char *defbranch)
 {
-	char want[PATH_MAX], have[PATH_MAX];
+	char have[PATH_MAX];
 
-	norm_url(want, sizeof(want), url);
+	norm_url(have, sizeof(have), have_url);
+	if (strcmp(want, have) != 0)
+		return 0;
+	if (!refs)
+		return 1;
+	for (size_t k = 0; k < n; k++)
+		if (tracks(rev, refs[k], defbranch))
+			return 1;
+	return 0;
+}
+
+static int app_matches(const cairn_app *a, const char *want, const char *const *refs, size_t n,
+                       const char *defbranch)
+{
 	for (size_t i = 0; i < a->source_count; i++) {
 		const cairn_app_source *s = &a->sources[i];
 
-		if (s->chart || !s->repo_url)
-			continue;
-		norm_url(have, sizeof(have), s->repo_url);
-		if (strcmp(want, have) != 0)
-			continue;
-		if (!refs)
+		if (!s->chart && s->repo_url &&
+		    moved(want, s->repo_url, s->target_revision, refs, n, defbranch))
 			return 1;
-		for (size_t k = 0; k < n; k++)
-			if (tracks(s->target_revision, refs[k]))
-				return 1;
 	}
 	return 0;
+}
+
+/*
+ * Whether the push moved the repository cairnd reads Application
+ * definitions from (cairn.yaml apps[] with a repoURL): then they are
+ * re-read before the apps are matched, as SIGHUP does.
+ */
+static int defs_moved(cairnd *d, const char *want, const char *const *refs, size_t n,
+                      const char *defbranch)
+{
+	struct cairnd_defs *x = cairnd_defs_get(d);
+	int hit = 0;
+
+	for (size_t i = 0; i < x->cfg.apps_count && !hit; i++)
+		hit = x->cfg.apps[i].repo_url && moved(want, x->cfg.apps[i].repo_url,
+		                                       x->cfg.apps[i].revision, refs, n, defbranch);
+	cairnd_defs_put(d, x);
+	return hit;
 }
 
 size_t cairnd_trigger_repo(cairnd *d, const char *url, const char *const *refs, size_t n_refs,
                            const char *why, json_t *names)
 {
-	struct cairnd_defs *x = cairnd_defs_get(d);
+	char want[PATH_MAX], defbranch[512];
+	struct cairnd_defs *x;
 	size_t queued = 0;
 
+	norm_url(want, sizeof(want), url);
+	default_branch(defbranch, sizeof(defbranch), want);
+	if (defs_moved(d, want, refs, n_refs, defbranch)) {
+		if (cairnd_reload(d) < 0)
+			cairn_log_warn("%s", cairn_error_last()->message);
+		else
+			cairn_log_info("definitions re-read: their repository '%s' moved", url);
+	}
+	x = cairnd_defs_get(d);
 	for (size_t i = 0; i < cairn_app_set_count(x->apps); i++) {
 		const cairn_app *a = cairn_app_set_at(x->apps, i);
 
-		if (!app_matches(a, url, refs, n_refs))
+		if (!app_matches(a, want, refs, n_refs, defbranch))
 			continue;
 		if (cairn_sched_trigger(d->sched, a->name, why) < 0) {
 			cairn_log_warn("trigger of '%s' dropped: %s", a->name,
