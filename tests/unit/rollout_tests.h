@@ -7,5 +7,7 @@
 void rollout_expr_tests(Suite *s);
 void rollout_analysis_tests(Suite *s);
 /* The rollout engine's test files add their builders below this line. */
+void rollout_engine_spec_tests(Suite *s);
+void rollout_engine_tests(Suite *s);
 
 #endif

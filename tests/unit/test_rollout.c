@@ -9,5 +9,7 @@ int main(void)
 	rollout_expr_tests(s);
 	rollout_analysis_tests(s);
 	/* The rollout engine's test files add their calls below this line. */
+	rollout_engine_spec_tests(s);
+	rollout_engine_tests(s);
 	return test_run_suite(s);
 }
