@@ -39,8 +39,9 @@ run() { # run CMD...: show the command, then its output indented
 	"$@" 2>&1 | sed 's/^/  /'
 	return "${PIPESTATUS[0]}"
 }
+exec 3>&2 # fail() reaches the terminal even from a command whose output is discarded
 fail() {
-	printf 'demo: %s\n' "$*" >&2
+	printf 'demo: %s\n' "$*" >&3
 	exit 1
 }
 
@@ -86,21 +87,21 @@ finish() {
 	local rc=$?
 	trap - EXIT INT TERM
 	if [ "$rc" != 0 ]; then
-		printf '\ndemo: FAILED at step "%s" (exit %s)\n' "$STEP" "$rc" >&2
+		printf '\ndemo: FAILED at step "%s" (exit %s)\n' "$STEP" "$rc" >&3
 		if [ -s "$work/cairnd.log" ]; then
-			printf 'demo: the last lines of cairnd'"'"'s log (%s):\n' "$work/cairnd.log" >&2
-			tail -n 15 "$work/cairnd.log" | sed 's/^/  /' >&2
+			printf 'demo: the last lines of cairnd'"'"'s log (CAIRN_DEMO_KEEP=1 keeps it all):\n' >&3
+			tail -n 15 "$work/cairnd.log" | sed 's/^/  /' >&3
 		fi
 		if [ -s "$work/sim.err" ]; then
-			printf 'demo: the last lines of cairn-sim'"'"'s log:\n' >&2
-			tail -n 5 "$work/sim.err" | sed 's/^/  /' >&2
+			printf 'demo: the last lines of cairn-sim'"'"'s log:\n' >&3
+			tail -n 5 "$work/sim.err" | sed 's/^/  /' >&3
 		fi
 	fi
 	stop_pid "$watch_pid"
 	stop_pid "$daemon_pid"
 	stop_pid "$sim_pid"
 	if [ -n "${CAIRN_DEMO_KEEP:-}" ]; then
-		printf 'demo: kept %s\n' "$work" >&2
+		printf 'demo: kept %s\n' "$work" >&3
 	else
 		rm -rf "$work"
 	fi
@@ -140,7 +141,7 @@ step "start cairn-sim, a local Kubernetes API on 127.0.0.1"
 sim_pid=$!
 wait_for 10 "cairn-sim to write its kubeconfig" test -s "$KUBECONFIG"
 SERVER=$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server}')
-say "API server $SERVER (pods become ready 200 ms after they are created)"
+say "cairn-sim (pid $sim_pid) serves $SERVER; its pods become ready 200 ms after they are created"
 
 # ---- the repository --------------------------------------------------------------
 step "create a git repository with the guestbook app and the dev/staging/prod environments"
@@ -221,7 +222,11 @@ CFG=(--config "$work/cairn.yaml")
 step "start cairnd"
 "$B/cairnd" "${CFG[@]}" --pidfile "$work/cairnd.pid" --poll off >"$work/cairnd.log" 2>&1 &
 daemon_pid=$!
-wait_for 15 "cairnd to answer /readyz" curl -sf "$API/readyz"
+daemon_ready() {
+	kill -0 "$daemon_pid" 2>/dev/null || fail "cairnd exited before it was ready"
+	curl -sf "$API/readyz"
+}
+wait_for 15 "cairnd to answer /readyz" daemon_ready
 say "cairnd (pid $daemon_pid) serves $API; log: ${work}/cairnd.log"
 say "polling is off here: every sync below comes from the git hooks"
 
@@ -248,7 +253,9 @@ say "pushed $REV; the pre-receive hook validated it, post-receive told cairnd"
 wait_for 30 "guestbook-dev to be Synced and Healthy at $REV" synced guestbook-dev "$REV" Healthy
 wait_for 30 "guestbook-staging to be Synced and Healthy at $REV" synced guestbook-staging "$REV" Healthy
 run "$CAIRN" app get guestbook-dev "${CFG[@]}"
-run kubectl get deploy,svc -n dev-guestbook
+DEPLOY_COLS='custom-columns=DEPLOYMENT:.metadata.name,REPLICAS:.spec.replicas,READY:.status.readyReplicas,IMAGE:.spec.template.spec.containers[0].image'
+run kubectl get deploy -n dev-guestbook -o "$DEPLOY_COLS"
+run kubectl get svc -n dev-guestbook -o custom-columns=SERVICE:.metadata.name,CLUSTER-IP:.spec.clusterIP,PORTS:.spec.ports[*].port
 say "guestbook-prod: $(status guestbook-prod) (compared, not synced: it waits for a promotion)"
 
 # ---- 2. push a change --------------------------------------------------------------
@@ -256,17 +263,30 @@ step "git push a change: dev runs guestbook 1.6.0 with 2 replicas"
 sed -i -e 's/newTag: .*/newTag: 1.6.0/' -e 's/count: .*/count: 2/' "$W/guestbook/overlays/dev/kustomization.yaml"
 (cd "$W" && git --no-pager diff --stat)
 (cd "$W" && git add -A && git commit -qm "guestbook-dev: 1.6.0, 2 replicas")
+# The live Deployment read straight from the API server (curl is cheaper
+# than kubectl for polling every few milliseconds).
+kubectl config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' |
+	base64 -d >"$work/sim-ca.pem"
+SIM_TOKEN=$(kubectl config view --raw -o jsonpath='{.users[0].user.token}')
+applied() {
+	curl -sf --cacert "$work/sim-ca.pem" -H "Authorization: Bearer $SIM_TOKEN" \
+		"$SERVER/apis/apps/v1/namespaces/dev-guestbook/deployments/guestbook" |
+		grep -q '"image": *"registry.local/guestbook:1.6.0"'
+}
 t0=$(now_ms)
 (cd "$W" && git push -q origin HEAD:main) 2>"$work/push.err" || fail "git push was refused"
 t_push=$(now_ms)
 REV2=$(git -C "$REPO" rev-parse main)
+wait_for 30 "the 1.6.0 Deployment to be applied" applied
+t_applied=$(now_ms)
 wait_for 30 "guestbook-dev to be Synced at $REV2" synced guestbook-dev "$REV2"
-t1=$(now_ms)
-say "push-to-live: $((t1 - t0)) ms from the start of git push to guestbook-dev Synced at $REV2"
-say "(git push itself, with both hooks: $((t_push - t0)) ms)"
+t_synced=$(now_ms)
+say "push-to-live, from the start of git push:"
+say "  $((t_push - t0)) ms  git push returned (both hooks included)"
+say "  $((t_applied - t0)) ms  the 1.6.0 Deployment is applied in the cluster"
+say "  $((t_synced - t0)) ms  guestbook-dev Synced at $REV2 (the rolling update done and healthy)"
 wait_for 30 "guestbook-dev to be Healthy at $REV2" synced guestbook-dev "$REV2" Healthy
-run kubectl get deploy guestbook -n dev-guestbook \
-	-o custom-columns=NAME:.metadata.name,READY:.status.readyReplicas,IMAGE:.spec.template.spec.containers[0].image
+run kubectl get deploy -n dev-guestbook -o "$DEPLOY_COLS"
 
 # ---- 3. drift ------------------------------------------------------------------------
 step "someone changes a live object by hand: kubectl scale --replicas=5"
