@@ -45,8 +45,10 @@ struct app_args {
 	const char *resources[APP_RESOURCES_MAX]; /* sync --resource KIND/NAME */
 	size_t resource_count;
 	int dry_run, prune, refresh, wait_health, wait_sync;
-	int64_t timeout_ms; /* wait --timeout, sync per-wave wait; 0: default */
-	int64_t history_id; /* rollback ID */
+	int64_t timeout_ms;     /* wait --timeout, sync per-wave wait; 0: default */
+	int64_t history_id;     /* rollback ID */
+	const char *server;     /* --server URL or $CAIRN_SERVER: through cairnd's API */
+	const char *token_file; /* --token-file, else $CAIRN_TOKEN */
 };
 
 /* Everything one command loaded; the configuration outlives the git session. */
@@ -61,6 +63,9 @@ struct app_ctx {
 /* cmd_app.c */
 int app_load_all(struct app_ctx *c, const struct app_args *a);
 int app_print_doc(json_t *doc, int yaml);
+
+/* cmd_app_remote.c: the command through a->server's /api/v1; a CLI exit status. */
+int app_remote(const struct app_args *a);
 
 /* cmd_app_sync.c: each returns a CLI exit status. */
 int app_cmd_diff(struct app_ctx *c, const struct app_args *a, const cairn_app *x);

@@ -64,6 +64,9 @@ static void app_usage(FILE *out)
 	        "  --no-fetch           use the mirrors as they are\n"
 	        "  -o, --output FORMAT  json, yaml or wide (default: a table / a summary)\n"
 	        "  --state-dir DIR      state directory (mirrors, state.db)\n"
+	        "  --server URL         through a running cairnd (http(s)://HOST:PORT, or\n"
+	        "                       unix:PATH for its local socket; $CAIRN_SERVER)\n"
+	        "  --token-file FILE    the API token for --server (default $CAIRN_TOKEN)\n"
 	        "  -h, --help           show this help\n\n"
 	        "Fields Cairn does not implement are printed once each on stderr as\n"
 	        "'ignored: <field path>'.\n");
@@ -203,6 +206,8 @@ static int parse_args(struct app_args *a, int argc, char **argv)
 	        {"timeout", required_argument, NULL, 'T'},
 	        {"resource", required_argument, NULL, 'R'},
 	        {"actor", required_argument, NULL, 'A'},
+	        {"server", required_argument, NULL, 'u'},
+	        {"token-file", required_argument, NULL, 'k'},
 	        {"help", no_argument, NULL, 'h'},
 	        {NULL, 0, NULL, 0},
 	};
@@ -263,6 +268,12 @@ static int parse_args(struct app_args *a, int argc, char **argv)
 			}
 			a->output = optarg;
 			break;
+		case 'u':
+			a->server = optarg;
+			break;
+		case 'k':
+			a->token_file = optarg;
+			break;
 		case 'h':
 			app_usage(stdout);
 			return -2;
@@ -281,7 +292,9 @@ static int parse_args(struct app_args *a, int argc, char **argv)
 	}
 	if (check_positional(a, argc, argv) < 0)
 		return -1;
-	if (a->app_count == 0 && a->config == NULL &&
+	if (!a->server && (a->server = getenv("CAIRN_SERVER")) && !*a->server)
+		a->server = NULL;
+	if (a->app_count == 0 && a->config == NULL && a->server == NULL &&
 	    (a->config = getenv("CAIRN_CONFIG")) == NULL) {
 		fprintf(stderr, "cairn app: give --apps PATH or --config FILE\n");
 		return -1;
@@ -513,6 +526,8 @@ int cmd_app(int argc, char **argv)
 	rc = parse_args(&a, argc, argv);
 	if (rc < 0)
 		return rc == -2 ? CLI_EXIT_OK : CLI_EXIT_USAGE;
+	if (a.server)
+		return app_remote(&a);
 	if (app_load_all(&c, &a) < 0) {
 		cli_print_error("app");
 		if (a.sub == APP_DIFF)

@@ -81,9 +81,14 @@ static json_t *app_json(cairn_state *st, const cairn_app *a)
 		                                      a->sources[i].repo_url, "targetRevision",
 		                                      a->sources[i].target_revision, "path",
 		                                      a->sources[i].path));
-	return json_pack("{s:s, s:s?, s:s, s:b, s:o, s:o}", "name", a->name, "environment",
-	                 a->environment, "project", a->project, "automated", a->automated,
-	                 "sources", srcs, "status", status_json(st, a));
+	return json_pack("{s:s, s:s?, s:s, s:s?, s:s?, s:{s:s?, s:s?, s:s?}, s:b, s:b, s:b, s:s?, "
+	                 "s:i, s:o, s:o}",
+	                 "name", a->name, "environment", a->environment, "project", a->project,
+	                 "group", a->group, "generator", a->generator, "destination", "server",
+	                 a->dest_server, "name", a->dest_name, "namespace", a->dest_namespace,
+	                 "automated", a->automated, "prune", a->prune, "selfHeal", a->self_heal,
+	                 "file", a->file, "line", a->line, "sources", srcs, "status",
+	                 status_json(st, a));
 }
 
 static int list_apps(cairnd *d, struct cairnd_defs *x, cairn_http_response *resp)

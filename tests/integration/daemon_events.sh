@@ -173,6 +173,31 @@ REV3=$(git -C repo.git rev-parse main)
 check "an app added by a push to the definitions' repository is served" wait_rev web-dev2 "$REV3"
 check "the stream shows the reload" wait_event "$TMP/ev.view" reload -
 
+# cairn app ... --server: the same commands through the API
+printf '%s\n' "$VIEWTOK" >viewtok
+"$CAIRN" app list --server "$API" --token-file viewtok >"$TMP/list.remote" 2>"$TMP/list.err"
+check "app list --server succeeds" test $? = 0
+"$CAIRN" app list --config cairn.yaml >"$TMP/list.direct" 2>/dev/null
+check "and prints what the direct path prints" diff "$TMP/list.direct" "$TMP/list.remote"
+check "both apps are listed" test "$(grep -c '^web-dev' "$TMP/list.remote")" = 2
+"$CAIRN" app get web-dev --server "unix:$TMP/state/cairnd.sock" >"$TMP/get.out" 2>&1
+check "app get over the Unix socket (no token) shows the status" \
+	grep -q "^Status: *Synced, .* at $REV3" "$TMP/get.out"
+check "and the definition" grep -q "^Source: *file://$TMP/repo.git @ HEAD path app" "$TMP/get.out"
+CAIRN_TOKEN=$VIEWTOK "$CAIRN" app sync web-dev --server "$API" >"$TMP/sync.out" 2>"$TMP/sync.err"
+RC=$?
+check "a viewer's sync --server fails (exit 1)" test "$RC" = 1
+check "with the API's message, not its JSON" bash -c "grep -q 'viewer' '$TMP/sync.err' && ! grep -q '{' '$TMP/sync.err'"
+printf '%s\n' "$HOOKTOK" >hooktok
+"$CAIRN" app sync web-dev --server "$API" --token-file hooktok >"$TMP/sync.out" 2>&1
+check "a deployer's sync --server is queued" grep -q "queued" "$TMP/sync.out"
+"$CAIRN" app history web-dev --server "$API" --token-file viewtok >"$TMP/hist.out" 2>&1
+check "app history --server lists the deployed revisions" grep -q "$REV2" "$TMP/hist.out"
+"$CAIRN" app get nope --server "$API" --token-file viewtok >/dev/null 2>"$TMP/nope.err"
+check "an unknown app --server: the API's message" grep -q "unknown application 'nope'" "$TMP/nope.err"
+CAIRN_SERVER=$API "$CAIRN" app get web-dev --token-file viewtok -o json >"$TMP/get.json" 2>&1
+check "CAIRN_SERVER and -o json" python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["status"]["sync"]=="Synced"' "$TMP/get.json"
+
 kill -TERM "$DPID"
 wait "$DPID"
 RC=$?
