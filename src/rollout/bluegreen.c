@@ -239,6 +239,10 @@ int ro_bluegreen_switch_back(ro_run *r, const json_t *rollout, const char *rev)
 
 	snprintf(prev, sizeof(prev), "%s", stable ? stable : "");
 	r->now = ro_now(r);
+	/* the spec borrows from the Rollout it was parsed from: take the new
+	 * one's before the status lets go of the old */
+	if ((rc = ro_spec_parse(&r->spec, rollout)) < 0)
+		goto out;
 	if ((rc = ro_select(r, r->spec.active_service, old, 0)) < 0)
 		goto out;
 	if (r->spec.preview_service && (rc = ro_select(r, r->spec.preview_service, old, 0)) < 0)
@@ -257,7 +261,6 @@ int ro_bluegreen_switch_back(ro_run *r, const json_t *rollout, const char *rev)
 	ro_event(r, "switch", "rollout.promoted",
 	         json_pack("{s:s,s:s,s:s}", "service", r->spec.active_service, "hash",
 	                   ro_gets(r->st, "stable_hash"), "from", prev));
-	rc = ro_spec_parse(&r->spec, rollout);
 out:
 	json_decref(cur);
 	return rc;

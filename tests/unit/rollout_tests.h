@@ -9,5 +9,6 @@ void rollout_analysis_tests(Suite *s);
 /* The rollout engine's test files add their builders below this line. */
 void rollout_engine_spec_tests(Suite *s);
 void rollout_engine_tests(Suite *s);
+void rollout_engine_bg_tests(Suite *s);
 
 #endif

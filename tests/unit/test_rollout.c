@@ -11,5 +11,6 @@ int main(void)
 	/* The rollout engine's test files add their calls below this line. */
 	rollout_engine_spec_tests(s);
 	rollout_engine_tests(s);
+	rollout_engine_bg_tests(s);
 	return test_run_suite(s);
 }
