@@ -176,11 +176,18 @@ for opt in config pidfile listen workers poll grace; do
 		missing="$missing --$opt"
 done
 check "cairnd(8) describes every option of 'cairnd --help'${missing:+ (missing:$missing)}" test -z "$missing"
-# cairn.yaml(5) names every top-level key docs/config.md's table lists.
-KEYS=$(sed -n 's/^| `\([a-zA-Z.]*\)\(\[\]\)\{0,1\}` |.*/\1/p' "$SRCDIR/docs/config.md" | sort -u)
+# cairn.yaml(5) names every key docs/config.md's table lists; a key with a
+# placeholder (`webhooks.<forge>.secret`) is `.BI webhooks. FORGE .secret`.
+KEYS=$(sed -n 's/^| `\([a-zA-Z.<>]*\)\(\[\]\)\{0,1\}` |.*/\1/p' "$SRCDIR/docs/config.md" | sort -u)
 missing=
 for k in $KEYS; do
-	grep -q "^\.B $k\(\[\]\)\{0,1\}$" "$MAN/cairn.yaml.5" || missing="$missing $k"
+	case $k in
+	*"<"*)
+		v=${k#*<}
+		v=${v%%>*}
+		grep -qxF ".BI ${k%%<*} ${v^^} ${k#*>}" "$MAN/cairn.yaml.5" || missing="$missing $k" ;;
+	*) grep -q "^\.B $k\(\[\]\)\{0,1\}$" "$MAN/cairn.yaml.5" || missing="$missing $k" ;;
+	esac
 done
 check "cairn.yaml(5) describes every key of docs/config.md${missing:+ (missing:$missing)}" \
 	test -z "$missing" -a -n "$KEYS"
