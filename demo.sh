@@ -297,13 +297,22 @@ step "someone changes a live object by hand: kubectl scale --replicas=5"
 watch_pid=$!
 say "(cairnd does not watch for drift itself yet; 'cairn drift watch guestbook-dev' runs beside it)"
 sleep 1
+t0=$(now_ms)
 run kubectl scale deploy guestbook -n dev-guestbook --replicas=5
 replicas() { kubectl get deploy guestbook -n dev-guestbook -o jsonpath='{.spec.replicas}'; }
-drift_recorded() { "$CAIRN" drift list --app guestbook-dev --state-dir "$CAIRN_STATE_DIR" | grep -q .; }
+drift_recorded() {
+	kill -0 "$watch_pid" 2>/dev/null || {
+		sed 's/^/  /' "$work/drift.err" >&3
+		fail "cairn drift watch exited"
+	}
+	"$CAIRN" drift list --app guestbook-dev --state-dir "$CAIRN_STATE_DIR" |
+		grep -q 'Deployment/dev-guestbook/guestbook'
+}
 back_to_two() { [ "$(replicas)" = 2 ]; }
 wait_for 20 "the drift on guestbook-dev to be recorded" drift_recorded
 wait_for 20 "the replicas to be corrected back to 2" back_to_two
-say "replicas are back to $(replicas), as git says"
+t1=$(now_ms)
+say "replicas are back to $(replicas), as git says ($((t1 - t0)) ms after kubectl scale started)"
 run "$CAIRN" drift list --app guestbook-dev --state-dir "$CAIRN_STATE_DIR"
 stop_pid "$watch_pid"
 watch_pid=''
