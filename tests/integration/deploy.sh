@@ -60,6 +60,8 @@ for d in docs:
         print("state", vols[mounts["/var/lib/cairn"]]["persistentVolumeClaim"]["claimName"])
         print("sa", p["serviceAccountName"])
         print("args", " ".join(c["args"]))
+        for i in p.get("initContainers", []):
+            print("init", i["name"], " ".join(i["command"]))
     if d["kind"] == "Namespace":
         open("ns.yaml", "a").write("---\n" + yaml.safe_dump(d))
     if d["kind"] == "ConfigMap":
@@ -95,7 +97,7 @@ check "cairn validate --schemas accepts both variants" test $? = 0
 # The ConfigMap's cairn.yaml and Environment load with cairn's own loaders
 # (unknown keys are errors): the paths moved to this directory.
 sed -e "s|/etc/cairn/environments.yaml|$TMP/environments.yaml|" -e "s|/var/lib/cairn|$TMP/state|" \
-	-e "s|/etc/cairn/secret/|$TMP/|" cairn.yaml >local-cairn.yaml
+	-e "s|/etc/cairn/secret/|$TMP/|" -e "s|/run/cairn/|$TMP/|" cairn.yaml >local-cairn.yaml
 "$CAIRN" env list --config local-cairn.yaml -o json >envs.json 2>envs.err
 check "the ConfigMap's cairn.yaml and Environment load (cairn env list)" \
 	python3 -c 'import json; e=json.load(open("envs.json")); e=e["items"] if isinstance(e, dict) else e; assert [x["name"] for x in e]==["in-cluster"] and e[0]["inCluster"], e'
@@ -265,10 +267,21 @@ PY
 check "the dashboard is JSON" test $? = 0
 check "the dashboard queries cairn metrics" test "$(wc -l <dash-metrics)" -ge 8
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-printf 'stateDir: %s\nlisten: {api: "127.0.0.1:%s"}\napps: []\n' "$TMP/dstate" "$PORT" >daemon.yaml
+# The audit key goes the way it goes in the pod: a Secret file readable by
+# the group (0440), copied by the init container's command to the key
+# cairnd reads (which must not be readable by others).
+mkdir -p secret run
+"$CAIRN" audit keygen --name deploy-test --out secret/audit >keygen.out 2>&1 && chmod 0440 secret/audit.key
+INIT=$(sed -n 's/^init audit-key //p' cluster.props |
+	sed -e "s|/etc/cairn/secret|$TMP/secret|g" -e "s|/run/cairn|$TMP/run|g")
+check "the init container's command copies the audit key" sh -c "test -n '$INIT' && $INIT"
+check "the copy is mode 0400" test "$(stat -c %a run/audit.key 2>/dev/null)" = 400
+printf 'stateDir: %s\nlisten: {api: "127.0.0.1:%s"}\napps: []\naudit: {key: %s}\n' \
+	"$TMP/dstate" "$PORT" "$TMP/run/audit.key" >daemon.yaml
 "$CAIRND" --config daemon.yaml --poll off --grace 5s >cairnd.out 2>cairnd.err &
 DPID=$!
-for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && break; sleep 0.1; done
+ready() { for _ in $(seq 100); do curl -sf "http://127.0.0.1:$PORT/readyz" >/dev/null && return 0; sleep 0.1; done; return 1; }
+check "cairnd starts with the audit key copied as in the pod" ready
 curl -s "http://127.0.0.1:$PORT/metrics" >metrics.txt
 check "cairnd serves /metrics" grep -q '^# TYPE cairn_' metrics.txt
 [ -s metrics.txt ] || sed 's/^/# /' cairnd.err
