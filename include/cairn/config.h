@@ -56,6 +56,9 @@ typedef struct cairn_config_token {
 	size_t environment_count;
 } cairn_config_token;
 
+/** Forges in the order of cairn_forge (cairn/daemon.h): github, gitlab, gitea, bitbucket. */
+#define CAIRN_CONFIG_FORGES 4
+
 typedef struct cairn_config {
 	char *file;           /**< the configuration file read */
 	char *listen_api;     /**< `listen.api`, default "127.0.0.1:8470" */
@@ -72,6 +75,11 @@ typedef struct cairn_config {
 	size_t plugin_count;
 	cairn_config_token *tokens; /**< `api.tokens[]` */
 	size_t token_count;
+	/** `webhooks.<forge>.secret`, or the content of `webhooks.<forge>.secretFile`
+	 * (read at load, one trailing newline stripped); NULL when not configured.
+	 * Indexed in CAIRN_CONFIG_FORGES order. The daemon lets the environment
+	 * variable CAIRN_WEBHOOK_SECRET_<FORGE> override it. */
+	char *webhook_secrets[CAIRN_CONFIG_FORGES];
 	/** `tracking`: how synced objects are marked as the app's, with the values of
 	 * cairn_track_mode (cairn/sync.h): 0 `annotation` (default), 1 `label`,
 	 * 2 `annotation+label` */

@@ -199,6 +199,15 @@ int cairn_auth_from_config(cairn_auth **out, const struct cairn_config *cfg);
 size_t cairn_auth_count(const cairn_auth *auth);
 
 /**
+ * Install the tokens of `from` into `auth` (a reload of api.tokens) and
+ * free `from`. Lookups on other threads see either the old or the new set;
+ * a token pointer a request already holds stays valid until
+ * cairn_auth_free(auth) (old sets are kept until then). Thread-safe with
+ * lookups; accepts NULL for either (then does nothing).
+ */
+void cairn_auth_replace(cairn_auth *auth, cairn_auth *from);
+
+/**
  * Find the token presented in an `Authorization: Bearer <token>` header
  * value. The token is hashed and compared with every entry in constant
  * time (no early exit). `*out` (borrowed from `auth`) is set on success.

@@ -46,6 +46,11 @@ void cairn_config_dispose(cairn_config *c)
 		app__strlist_free(c->tokens[i].environments, c->tokens[i].environment_count);
 	}
 	free(c->tokens);
+	for (size_t i = 0; i < CAIRN_CONFIG_FORGES; i++) {
+		if (c->webhook_secrets[i])
+			explicit_bzero(c->webhook_secrets[i], strlen(c->webhook_secrets[i]));
+		free(c->webhook_secrets[i]);
+	}
 	cairn_audit_config_dispose(&c->audit);
 	memset(c, 0, sizeof(*c));
 }
@@ -252,6 +257,95 @@ static int load_tokens(cairn_config *c, const json_t *arr, const struct app__whe
 	return 0;
 }
 
+static const struct app__field webhook_fields[] = {
+        {"secret", APP_F_STR, NULL},
+        {"secretFile", APP_F_STR, NULL},
+        {NULL, 0, NULL},
+};
+
+static const struct app__field webhooks_fields[] = {
+        {"github", APP_F_MAP, webhook_fields},
+        {"gitlab", APP_F_MAP, webhook_fields},
+        {"gitea", APP_F_MAP, webhook_fields},
+        {"bitbucket", APP_F_MAP, webhook_fields},
+        {NULL, 0, NULL},
+};
+
+/* Read a secret file: at most 4 KiB, one trailing newline (CRLF too) stripped. */
+static int secret_file(char **out, const char *path, const struct app__where *w, const char *ptr,
+                       const char *forge)
+{
+	cairn_buf b = CAIRN_BUF_INIT(4096);
+	int rc;
+
+	if ((rc = cairn_buf_read_file(&b, path)) < 0) {
+		cairn_buf_dispose(&b);
+		return app__err(w, rc, ptr, "webhooks.%s.secretFile '%s': %s", forge, path,
+		                cairn_error_last()->message);
+	}
+	if (b.len > 0 && b.ptr[b.len - 1] == '\n')
+		b.len--;
+	if (b.len > 0 && b.ptr[b.len - 1] == '\r')
+		b.len--;
+	if (b.len == 0 || memchr(b.ptr, '\0', b.len)) {
+		if (b.ptr)
+			explicit_bzero(b.ptr, b.cap);
+		cairn_buf_dispose(&b);
+		return app__err(w, CAIRN_EINVAL, ptr,
+		                "webhooks.%s.secretFile '%s' is empty or holds a NUL byte", forge,
+		                path);
+	}
+	*out = strndup(b.ptr, b.len);
+	if (b.ptr)
+		explicit_bzero(b.ptr, b.cap);
+	cairn_buf_dispose(&b);
+	return *out ? 0 : cairn_error_set(CAIRN_ENOMEM, "out of memory");
+}
+
+/*
+ * `webhooks.<forge>`: `secret` inline or `secretFile` (relative to the
+ * config file), not both. The key is checked here rather than in the
+ * top-level field table so that the loader owns all of it.
+ */
+static int load_webhooks(cairn_config *c, const json_t *wh, const char *base,
+                         const struct app__where *w)
+{
+	char ptr[64], *file = NULL;
+	int rc;
+
+	if (wh == NULL)
+		return 0;
+	if ((rc = app__check_map(w, wh, webhooks_fields, "/webhooks", "webhooks")) < 0)
+		return rc;
+	for (size_t i = 0; i < CAIRN_CONFIG_FORGES; i++) {
+		const char *forge = webhooks_fields[i].name;
+		const json_t *f = json_object_get(wh, forge);
+
+		if (f == NULL)
+			continue;
+		snprintf(ptr, sizeof(ptr), "/webhooks/%s", forge);
+		if (!json_object_get(f, "secret") == !json_object_get(f, "secretFile"))
+			return app__err(w, CAIRN_EINVAL, ptr,
+			                "webhooks.%s needs one of 'secret' or 'secretFile'", forge);
+		if (json_object_get(f, "secret")) {
+			if ((rc = app__dup(&c->webhook_secrets[i], f, "secret")) < 0)
+				return rc;
+			if (!c->webhook_secrets[i][0])
+				return app__err(w, CAIRN_EINVAL, ptr, "webhooks.%s.secret is empty",
+				                forge);
+			continue;
+		}
+		if ((rc = path_dup(&file, f, "secretFile", base)) < 0)
+			return rc;
+		rc = secret_file(&c->webhook_secrets[i], file, w, ptr, forge);
+		free(file);
+		file = NULL;
+		if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 /* `tracking`: annotation (default), label or annotation+label. */
 static int load_tracking(cairn_config *c, const json_t *doc, const struct app__where *w)
 {
@@ -273,9 +367,15 @@ static int load_doc(cairn_config *c, const json_t *doc, const char *base,
                     const struct app__where *w)
 {
 	const json_t *listen = json_object_get(doc, "listen");
+	json_t *rest = json_copy((json_t *)doc); /* shallow: without `webhooks` */
 	int rc;
 
-	if ((rc = app__check_map(w, doc, app__config_fields, "", "")) < 0)
+	if (rest == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	json_object_del(rest, "webhooks");
+	rc = app__check_map(w, rest, app__config_fields, "", "");
+	json_decref(rest);
+	if (rc < 0 || (rc = load_webhooks(c, json_object_get(doc, "webhooks"), base, w)) < 0)
 		return rc;
 	if ((rc = app__dup(&c->listen_api, listen, "api")) < 0 ||
 	    (rc = app__dup(&c->listen_metrics, listen, "metrics")) < 0 ||

@@ -5,8 +5,10 @@
  *
  * Every subcommand validates its whole input before it takes the log's
  * lock or touches a file, so a refused request never reaches the trail.
- * Without a daemon (none exists yet) the CLI writes the log itself under
- * the lock; when another process holds it, we say so and exit 1.
+ * Without a daemon the CLI writes the log itself under the lock. `record`
+ * goes through the daemon's API when a daemon owns the state directory
+ * (it holds the key and the lock) or when --server is given; any other
+ * writer holding the lock is reported and we exit 1.
  *
  * Output that echoes log contents (show, tail, verify's reason) is escaped:
  * control characters, C1 controls, Unicode line/paragraph separators and
@@ -20,8 +22,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <curl/curl.h>
+#include <fcntl.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "cairn/audit.h"
 #include "cairn/buf.h"
@@ -52,6 +58,8 @@ enum {
 	OPT_SINCE,
 	OPT_UNTIL,
 	OPT_PROOF,
+	OPT_SERVER,
+	OPT_TOKEN_FILE,
 };
 
 #define COMMON_LONGOPTS                                                                            \
@@ -477,10 +485,15 @@ static const char record_help[] =
         "ACTION: 'note.<word>' or 'x-<word>' (<word>: 1-64 of [a-z0-9._-]) or one of\n"
         "the engine's actions. DETAILS: a JSON value; Secret objects in it are\n"
         "redacted to HMACs. Actor: --actor, else audit.actor from the configuration,\n"
-        "else $USER marked '(unverified)'.\n";
+        "else $USER marked '(unverified)'.\n"
+        "\n"
+        "While a daemon owns the state directory the entry is sent to it over its\n"
+        "Unix socket and recorded as actor 'local:<actor>'. --server URL sends it to\n"
+        "a daemon's HTTP API instead, with the bearer token from --token-file FILE\n"
+        "or $CAIRN_TOKEN; the actor is then the token's name.\n";
 
 struct record_args {
-	const char *action, *details_text, *actor, *signing_key;
+	const char *action, *details_text, *actor, *signing_key, *server, *token_file;
 	cairn_audit_subject subject;
 };
 
@@ -517,6 +530,124 @@ static int field_check(const char *what, const char *v)
 		n -= len;
 	}
 	return CLI_EXIT_OK;
+}
+
+/* 1 when a cairnd holds the state directory's lock (docs/daemon.md). */
+static int daemon_owns(const char *state_dir)
+{
+	char path[4096];
+	int fd, held;
+
+	snprintf(path, sizeof(path), "%s/cairnd.lock", state_dir);
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return 0;
+	held = flock(fd, LOCK_SH | LOCK_NB) < 0 && errno == EWOULDBLOCK;
+	close(fd);
+	return held;
+}
+
+static size_t body_sink(char *p, size_t size, size_t n, void *ud)
+{
+	return cairn_buf_put(ud, p, size * n) < 0 ? 0 : size * n;
+}
+
+/* The bearer token for --server: --token-file (first line) or $CAIRN_TOKEN. */
+static int read_token(cairn_buf *tok, const char *file)
+{
+	const char *env = getenv("CAIRN_TOKEN");
+
+	if (file) {
+		if (cairn_buf_read_file(tok, file) < 0)
+			return -1;
+		tok->len = strcspn(tok->ptr ? tok->ptr : "", "\r\n");
+		if (tok->ptr)
+			tok->ptr[tok->len] = '\0';
+		return tok->len ? 0
+		                : cairn_error_set(CAIRN_EINVAL, "token file '%s' is empty", file);
+	}
+	if (!env || !*env)
+		return cairn_error_set(CAIRN_EINVAL,
+		                       "--server needs --token-file FILE or $CAIRN_TOKEN");
+	return cairn_buf_puts(tok, env);
+}
+
+/*
+ * POST the entry to the daemon: over `sock` (its Unix socket) or to
+ * `server` with a bearer token. Prints what the daemon answered.
+ */
+static int record_remote(const struct record_args *r, const char *sock, const char *actor,
+                         json_t *details)
+{
+	cairn_buf resp = CAIRN_BUF_INIT(1 << 20), tok = CAIRN_BUF_INIT(8192),
+	          hdr = CAIRN_BUF_INIT(8300);
+	json_t *subj =
+	        json_pack("{s:s?, s:s?, s:s?, s:s?}", "app", r->subject.app, "env", r->subject.env,
+	                  "revision", r->subject.revision, "renderHash", r->subject.render_hash);
+	json_t *doc = json_pack("{s:s, s:s, s:o, s:O?}", "action", r->action, "actor", actor,
+	                        "subject", subj, "details", details),
+	       *ans = NULL;
+	char *body = doc ? json_dumps(doc, JSON_COMPACT) : NULL, url[2048],
+	     err[CURL_ERROR_SIZE] = "";
+	struct curl_slist *h = NULL;
+	CURL *c = curl_easy_init();
+	long status = 0;
+	int rc = CLI_EXIT_FAIL;
+
+	if (!c || !body)
+		goto out;
+	if (r->server && read_token(&tok, r->token_file) < 0) {
+		cli_print_error("record");
+		goto out;
+	}
+	snprintf(url, sizeof(url), "%s/api/v1/audit/records",
+	         r->server ? r->server : "http://localhost");
+	if (r->server && (cairn_buf_printf(&hdr, "Authorization: Bearer %s", tok.ptr) < 0 ||
+	                  !(h = curl_slist_append(h, hdr.ptr))))
+		goto out;
+	h = curl_slist_append(h, "Content-Type: application/json");
+	if (sock)
+		curl_easy_setopt(c, CURLOPT_UNIX_SOCKET_PATH, sock);
+	curl_easy_setopt(c, CURLOPT_URL, url);
+	curl_easy_setopt(c, CURLOPT_HTTPHEADER, h);
+	curl_easy_setopt(c, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, body_sink);
+	curl_easy_setopt(c, CURLOPT_WRITEDATA, &resp);
+	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, err);
+	curl_easy_setopt(c, CURLOPT_TIMEOUT, 30L);
+	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	if (curl_easy_perform(c) != CURLE_OK) {
+		fprintf(stderr, "cairn: record: cannot reach the daemon at '%s': %s\n",
+		        sock ? sock : r->server, err);
+		goto out;
+	}
+	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &status);
+	ans = json_loadb(resp.ptr ? resp.ptr : "", resp.len, 0, NULL);
+	if (status != 201) {
+		const char *m = json_string_value(
+		        json_object_get(json_object_get(ans, "error"), "message"));
+		fprintf(stderr, "cairn: record: the daemon refused the entry (HTTP %ld): %s\n",
+		        status, m ? m : "no message");
+		goto out;
+	}
+	printf("recorded entry %lld by the daemon as actor '%s'\n",
+	       (long long)json_integer_value(json_object_get(ans, "seq")),
+	       json_string_value(json_object_get(ans, "actor")));
+	rc = CLI_EXIT_OK;
+out:
+	json_decref(ans);
+	json_decref(doc);
+	free(body);
+	curl_slist_free_all(h);
+	if (c)
+		curl_easy_cleanup(c);
+	if (tok.ptr)
+		explicit_bzero(tok.ptr, tok.cap);
+	if (hdr.ptr)
+		explicit_bzero(hdr.ptr, hdr.cap);
+	cairn_buf_dispose(&tok);
+	cairn_buf_dispose(&hdr);
+	cairn_buf_dispose(&resp);
+	return rc;
 }
 
 /* Everything that can be refused is checked here, before the lock. */
@@ -563,10 +694,13 @@ static int audit_record(int argc, char **argv)
 	        {"details", required_argument, NULL, OPT_DETAILS},
 	        {"actor", required_argument, NULL, OPT_ACTOR},
 	        {"signing-key", required_argument, NULL, OPT_SIGNING_KEY},
+	        {"server", required_argument, NULL, OPT_SERVER},
+	        {"token-file", required_argument, NULL, OPT_TOKEN_FILE},
 	        COMMON_LONGOPTS,
 	        {NULL, 0, NULL, 0}};
 	struct actx a = {0};
 	struct record_args r = {0};
+	char sock[4096];
 	cairn_audit_signer *signer = NULL;
 	cairn_audit *log = NULL;
 	json_t *details = NULL;
@@ -603,6 +737,12 @@ static int audit_record(int argc, char **argv)
 		case OPT_SIGNING_KEY:
 			r.signing_key = optarg;
 			break;
+		case OPT_SERVER:
+			r.server = optarg;
+			break;
+		case OPT_TOKEN_FILE:
+			r.token_file = optarg;
+			break;
 		default:
 			if (!common_option(&a, c, optarg))
 				return usage_error("record", "unknown option");
@@ -616,10 +756,20 @@ static int audit_record(int argc, char **argv)
 	rc = actx_setup(&a);
 	if (rc != CLI_EXIT_OK)
 		goto out;
+	cairn_audit_default_actor(actor, sizeof(actor), r.actor ? r.actor : a.cfg.actor);
+	if (r.server || daemon_owns(a.state_dir)) {
+		if (r.signing_key) {
+			rc = usage_error("record", "--signing-key cannot be used through a daemon "
+			                           "(it signs with its own audit.key)");
+			goto out;
+		}
+		snprintf(sock, sizeof(sock), "%s/cairnd.sock", a.state_dir);
+		rc = record_remote(&r, r.server ? NULL : sock, actor, details);
+		goto out;
+	}
 	rc = load_signer(&signer, &a, r.signing_key);
 	if (rc != CLI_EXIT_OK)
 		goto out;
-	cairn_audit_default_actor(actor, sizeof(actor), r.actor ? r.actor : a.cfg.actor);
 	rc = open_writer(&log, &a, signer);
 	if (rc != CLI_EXIT_OK)
 		goto out;

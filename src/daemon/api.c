@@ -143,6 +143,8 @@ static int rollback(cairnd *d, const cairn_app *a, const cairn_http_request *req
 		return cairn_error_set(CAIRN_EINVAL, "rollback wants a body {\"id\": HISTORY_ID}");
 	}
 	json_decref(body);
+	cairnd_audit(d, actor(req), "app.rollback.requested", a->name, a->environment,
+	             json_pack("{s:I}", "historyId", id));
 	rc = cairnd_rollback_app(d, a->name, (int64_t)id, actor(req), &sum);
 	if (rc < 0)
 		return rc;
@@ -180,7 +182,7 @@ static int app_route(cairnd *d, struct cairnd_defs *x, const cairn_http_request 
 	if (post && strcmp(sub, "sync") == 0) {
 		if ((rc = cairn_sched_trigger(d->sched, a->name, "api")) < 0)
 			return rc;
-		cairnd_audit(d, actor(req), "x-api.sync", a->name, a->environment, NULL);
+		cairnd_audit(d, actor(req), "app.sync.requested", a->name, a->environment, NULL);
 		return reply(resp, 202, json_pack("{s:s, s:b}", "app", a->name, "queued", 1));
 	}
 	if (post && strcmp(sub, "rollback") == 0)
@@ -321,6 +323,14 @@ static int trigger(cairnd *d, const cairn_http_request *req, cairn_http_response
 	}
 	names = json_array();
 	queued = cairnd_trigger_repo(d, url, refs, n, "push", names);
+	if (queued > 0) {
+		json_t *jrefs = json_array();
+
+		for (size_t i = 0; i < n; i++)
+			json_array_append_new(jrefs, json_string(refs[i]));
+		cairnd_audit_trigger(d, actor(req), "trigger.push", names,
+		                     json_pack("{s:s, s:o}", "repo", url, "refs", jrefs));
+	}
 	free(copy);
 	return reply(resp, 202,
 	             json_pack("{s:I, s:o}", "queued", (json_int_t)queued, "apps", names));

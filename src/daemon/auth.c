@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <openssl/crypto.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -19,9 +20,22 @@
 /* Longest bearer token accepted (bytes). */
 #define AUTH_TOKEN_LEN_MAX 4096
 
-struct cairn_auth {
+/*
+ * One generation of tokens. A reload (cairn_auth_replace) installs a new
+ * generation and keeps the old ones until the set is freed: a request on
+ * another thread may still hold a token pointer from the old generation,
+ * and reloads are rare enough that keeping a few small arrays is cheaper
+ * than reference-counting every lookup.
+ */
+struct auth_gen {
 	cairn_auth_token *tok;
 	size_t n;
+	struct auth_gen *older;
+};
+
+struct cairn_auth {
+	pthread_mutex_t mu; /* guards `cur` (the pointer, not the generation) */
+	struct auth_gen *cur;
 };
 
 static const char *const role_names[] = {NULL, "viewer", "deployer", "admin"};
@@ -47,8 +61,11 @@ int cairn_role_parse(cairn_role *out, const char *name)
 int cairn_auth_new(cairn_auth **out)
 {
 	cairn_auth *a = calloc(1, sizeof(*a));
-	if (a == NULL)
+	if (a == NULL || (a->cur = calloc(1, sizeof(*a->cur))) == NULL) {
+		free(a);
 		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
+	pthread_mutex_init(&a->mu, NULL);
 	*out = a;
 	return 0;
 }
@@ -65,15 +82,47 @@ void cairn_auth_free(cairn_auth *auth)
 {
 	if (auth == NULL)
 		return;
-	for (size_t i = 0; i < auth->n; i++)
-		token_dispose(&auth->tok[i]);
-	free(auth->tok);
+	for (struct auth_gen *g = auth->cur, *next; g != NULL; g = next) {
+		next = g->older;
+		for (size_t i = 0; i < g->n; i++)
+			token_dispose(&g->tok[i]);
+		free(g->tok);
+		free(g);
+	}
+	pthread_mutex_destroy(&auth->mu);
 	free(auth);
+}
+
+/* The current generation; its contents are immutable once installed. */
+static const struct auth_gen *current(const cairn_auth *auth)
+{
+	cairn_auth *a = (cairn_auth *)auth; /* the mutex, not the tokens */
+	const struct auth_gen *g;
+
+	pthread_mutex_lock(&a->mu);
+	g = a->cur;
+	pthread_mutex_unlock(&a->mu);
+	return g;
 }
 
 size_t cairn_auth_count(const cairn_auth *auth)
 {
-	return auth ? auth->n : 0;
+	return auth ? current(auth)->n : 0;
+}
+
+void cairn_auth_replace(cairn_auth *auth, cairn_auth *from)
+{
+	struct auth_gen *g;
+
+	if (auth == NULL || from == NULL)
+		return;
+	g = from->cur;
+	from->cur = NULL;
+	pthread_mutex_lock(&auth->mu);
+	g->older = auth->cur;
+	auth->cur = g;
+	pthread_mutex_unlock(&auth->mu);
+	cairn_auth_free(from);
 }
 
 int cairn_auth_add(cairn_auth *auth, const char *name, const char *sha256_hex, cairn_role role,
@@ -90,15 +139,17 @@ int cairn_auth_add(cairn_auth *auth, const char *name, const char *sha256_hex, c
 		        "token '%s': hash is not 64 hex digits (the SHA-256 of the token)", name);
 	if (role < CAIRN_ROLE_VIEWER || role > CAIRN_ROLE_ADMIN)
 		return cairn_error_set(CAIRN_EINVAL, "token '%s': unknown role", name);
-	if (auth->n >= AUTH_TOKENS_MAX)
+	struct auth_gen *g = auth->cur;
+
+	if (g->n >= AUTH_TOKENS_MAX)
 		return cairn_error_set(CAIRN_ELIMIT, "more than %d API tokens", AUTH_TOKENS_MAX);
-	for (size_t i = 0; i < auth->n; i++) {
-		if (strcmp(auth->tok[i].name, name) == 0)
+	for (size_t i = 0; i < g->n; i++) {
+		if (strcmp(g->tok[i].name, name) == 0)
 			return cairn_error_set(CAIRN_EEXISTS, "token '%s' is defined twice", name);
-		if (memcmp(auth->tok[i].hash, t.hash, 32) == 0)
+		if (memcmp(g->tok[i].hash, t.hash, 32) == 0)
 			return cairn_error_set(CAIRN_EEXISTS,
 			                       "tokens '%s' and '%s' have the same hash",
-			                       auth->tok[i].name, name);
+			                       g->tok[i].name, name);
 	}
 	t.role = role;
 	if ((t.name = strdup(name)) == NULL)
@@ -108,11 +159,11 @@ int cairn_auth_add(cairn_auth *auth, const char *name, const char *sha256_hex, c
 	for (; t.n_envs < n_envs; t.n_envs++)
 		if ((t.envs[t.n_envs] = strdup(envs[t.n_envs])) == NULL)
 			goto nomem;
-	cairn_auth_token *nt = realloc(auth->tok, (auth->n + 1) * sizeof(*nt));
+	cairn_auth_token *nt = realloc(g->tok, (g->n + 1) * sizeof(*nt));
 	if (nt == NULL)
 		goto nomem;
-	auth->tok = nt;
-	auth->tok[auth->n++] = t;
+	g->tok = nt;
+	g->tok[g->n++] = t;
 	return 0;
 nomem:
 	token_dispose(&t);
@@ -139,11 +190,12 @@ int cairn_auth_lookup(const cairn_auth_token **out, const cairn_auth *auth,
 	cairn_sha256(h, tok, len);
 	/* Every entry is compared, and the match is picked without a branch on
 	 * the comparison, so timing says nothing about which entry matched. */
-	for (size_t i = 0; auth != NULL && i < auth->n; i++) {
-		uintptr_t eq = (uintptr_t)(CRYPTO_memcmp(auth->tok[i].hash, h, 32) == 0);
+	const struct auth_gen *g = auth ? current(auth) : NULL;
+	for (size_t i = 0; g != NULL && i < g->n; i++) {
+		uintptr_t eq = (uintptr_t)(CRYPTO_memcmp(g->tok[i].hash, h, 32) == 0);
 		uintptr_t mask = (uintptr_t)0 - eq;
 		found = (const cairn_auth_token *)(((uintptr_t)found & ~mask) |
-		                                   ((uintptr_t)&auth->tok[i] & mask));
+		                                   ((uintptr_t)&g->tok[i] & mask));
 	}
 	if (found == NULL)
 		return cairn_error_set(CAIRN_EPERM, "unknown bearer token");

@@ -40,8 +40,9 @@ typedef struct cairnd {
 	cairn_metrics *metrics;
 	cairn_metric *m_triggers;
 	char *unix_path;
-	int port; /* TCP port actually listened on */
-	struct cairnd_events *events; /* events.c; created by cairnd_api_register */
+	int port;                         /* TCP port actually listened on */
+	char *secrets[CAIRN_FORGE_COUNT]; /* webhook secrets the server borrows (daemon.c) */
+	struct cairnd_events *events;     /* events.c; created by cairnd_api_register */
 } cairnd;
 
 /* Options of cairnd_open(). */
@@ -113,6 +114,16 @@ void cairnd_events_reconciled(cairnd *d, const cairn_app *a, const char *why, in
 
 /* GET /api/v1/events: turn `resp` into this client's stream. */
 int cairnd_events_stream(cairnd *d, const cairn_http_request *req, cairn_http_response *resp);
+
+/*
+ * Record one trigger that queued `names` (a JSON array of app names) in
+ * the audit trail: one `action` entry per app, actor `actor` (daemon.c).
+ */
+void cairnd_audit_trigger(cairnd *d, const char *actor, const char *action, json_t *names,
+                          json_t *details);
+
+/* api_audit.c: POST /api/v1/audit/records (before the /api/v1/ prefix route). */
+int cairnd_api_audit_register(cairnd *d, cairn_http *srv);
 
 /* api.c: add the /api/v1 routes to the server. */
 int cairnd_api_register(cairnd *d, cairn_http *srv);

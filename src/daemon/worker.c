@@ -422,8 +422,6 @@ size_t cairnd_trigger_repo(cairnd *d, const char *url, const char *const *refs, 
 		queued++;
 		if (names)
 			json_array_append_new(names, json_string(a->name));
-		cairnd_audit(d, why, "x-trigger", a->name, a->environment,
-		             json_pack("{s:s, s:s}", "repo", url, "source", why));
 	}
 	if (d->m_triggers && queued)
 		cairn_metric_add(d->m_triggers, (const char *const[]){why}, (double)queued);

@@ -10,5 +10,6 @@
 void daemon_webhook_tests(Suite *s);
 void daemon_auth_tests(Suite *s);
 void daemon_http_tests(Suite *s);
+void daemon_audit_tests(Suite *s);
 
 #endif

@@ -8,5 +8,6 @@ int main(void)
 	daemon_webhook_tests(s);
 	daemon_auth_tests(s);
 	daemon_http_tests(s);
+	daemon_audit_tests(s);
 	return test_run_suite(s);
 }
