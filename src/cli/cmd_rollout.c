@@ -58,6 +58,18 @@ static void rollout_usage(FILE *out)
 	        ROLLOUT_EVENTS_SHOWN);
 }
 
+/* Options that only some subcommands take. */
+static int check_args(const struct rollout_args *a)
+{
+	if (strcmp(a->sub, "list") != 0 && a->app == NULL)
+		return cairn_error_set(CAIRN_EINVAL, "rollout %s needs an APP", a->sub);
+	if (a->full && strcmp(a->sub, "promote") != 0)
+		return cairn_error_set(CAIRN_EINVAL, "--full goes with promote only");
+	if (a->watch && strcmp(a->sub, "get") != 0)
+		return cairn_error_set(CAIRN_EINVAL, "--watch goes with get only");
+	return 0;
+}
+
 static int parse_opts(struct rollout_args *a, int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -134,13 +146,7 @@ static int parse_opts(struct rollout_args *a, int argc, char **argv)
 			return cairn_error_set(CAIRN_EINVAL, "unexpected argument '%s'",
 			                       argv[optind]);
 	}
-	if (strcmp(a->sub, "list") != 0 && a->app == NULL)
-		return cairn_error_set(CAIRN_EINVAL, "rollout %s needs an APP", a->sub);
-	if (a->full && strcmp(a->sub, "promote") != 0)
-		return cairn_error_set(CAIRN_EINVAL, "--full goes with promote only");
-	if (a->watch && strcmp(a->sub, "get") != 0)
-		return cairn_error_set(CAIRN_EINVAL, "--watch goes with get only");
-	return 0;
+	return check_args(a);
 }
 
 /*
