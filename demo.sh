@@ -55,14 +55,19 @@ if [ -n "${CAIRN_DEMO_BUILD:-}" ]; then
 	B=$(cd "$CAIRN_DEMO_BUILD" && pwd)
 	say "using the programs built in $B"
 else
-	if [ ! -f build-demo/Makefile ] || [ configure.ac -nt build-demo/config.status ]; then
-		autoreconf -fi >/dev/null 2>&1
-		mkdir -p build-demo
-		(cd build-demo && "$top/configure" -q)
+	# The compiler's output goes to a log, shown when the build fails.
+	mkdir -p build-demo
+	blog="$top/build-demo/demo-build.log"
+	if ! {
+		if [ ! -f build-demo/Makefile ] || [ configure.ac -nt build-demo/config.status ]; then
+			autoreconf -fi && (cd build-demo && "$top/configure" -q)
+		fi && make -C build-demo -j"$(nproc)" cairn cairn-git cairnd cairn-sim
+	} >"$blog" 2>&1; then
+		tail -n 30 "$blog" | sed 's/^/  /' >&2
+		fail "the build failed (whole log: $blog)"
 	fi
-	make -C build-demo -j"$(nproc)" cairn cairn-git cairnd cairn-sim >/dev/null
 	B="$top/build-demo"
-	say "built cairn, cairnd and cairn-sim in build-demo/"
+	say "built cairn, cairnd and cairn-sim in build-demo/ (compiler output: build-demo/demo-build.log)"
 fi
 for p in cairn cairn-git cairnd cairn-sim; do
 	[ -x "$B/$p" ] || fail "'$B/$p' was not built"
