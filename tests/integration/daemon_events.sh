@@ -156,6 +156,13 @@ check "Last-Event-ID: 1 replays from id 2" test "$(grep -m1 '^id: ' "$TMP/ev.rep
 check "the replay holds the same events" test \
 	"$(grep -c '^event: ' "$TMP/ev.replay")" -ge "$(($(echo $IDS | wc -w) - 1))"
 
+# at most 16 streams: two are open, fourteen more fit, the next is refused
+for _ in $(seq 14); do stream $VIEWTOK /dev/null; done
+sleep 0.5
+CODE=$(curl -s -o "$TMP/full" -w '%{http_code}' --max-time 5 -H "Authorization: Bearer $VIEWTOK" "$API/api/v1/events")
+check "the 17th concurrent stream is refused (503)" test "$CODE" = 503
+check "saying why" grep -q "too many event streams" "$TMP/full"
+
 # trigger matching: a HEAD-tracking app follows the default branch only
 trig() { curl -s -X POST -H "Authorization: Bearer $HOOKTOK" --data-binary "$(printf 'repo %s\n0 1 %s\n' "$TMP/repo.git" "$1")" "$API/api/v1/trigger"; }
 check "a push of another branch does not queue the HEAD-tracking app" \
