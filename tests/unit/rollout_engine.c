@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "../../src/rollout/rollout_private.h"
+#include "cairn/audit.h"
 #include "cairn/error.h"
 #include "cairn/util.h"
 #include "rollout_engine_world.h"
@@ -581,6 +582,78 @@ START_TEST(canary_degraded_aborts)
 }
 END_TEST
 
+/* Collect "action:event" of the audit entries. */
+static int audit_cb(void *ud, const cairn_audit_entry *e)
+{
+	char *out = ud;
+	const char *ev =
+	        json_string_value(json_object_get(json_object_get(e->json, "details"), "event"));
+
+	snprintf(out + strlen(out), 2048 - strlen(out), "%s:%s ", e->action, ev ? ev : "-");
+	return 0;
+}
+
+/* Background analysis from step 1 fails while the rollout waits at a
+ * pause: aborted; the measurements and the abort are in the audit trail. */
+START_TEST(canary_background_analysis_audited)
+{
+	const char *strat = "{'canary':{'analysis':{'templates':[{'templateName':'bg'}],"
+	                    "'startingStep':1},'steps':[{'setWeight':50},{'pause':{}}]}}";
+	json_t *v1 = make_rollout("bga", 2, "app:v1", strat);
+	json_t *v2 = make_rollout("bga", 2, "app:v2", strat);
+	cairn_audit_opts ao = CAIRN_AUDIT_OPTS_INIT;
+	cairn_audit_signer *signer = NULL;
+	cairn_audit *log = NULL;
+	cairn_rollout_result res;
+	char adir[128], seen[2048] = "";
+	int c, cr, port = web_start();
+	ro_world w;
+
+	world_open(&w);
+	snprintf(adir, sizeof(adir), "%s/audit", w.dir);
+	ck_assert_int_eq(cairn_audit_signer_generate(&signer, "test"), 0);
+	ao.state_dir = adir;
+	ao.writable = 1;
+	ao.signer = signer;
+	ck_assert_int_eq(cairn_audit_open(&log, &ao, NULL), 0);
+	w.ctx.audit = log;
+	add_template(&w, "bg", port,
+	             "'interval':'200ms','count':100,'failureLimit':1,'failureCondition':'result > "
+	             "0.2'");
+	web_set(0.0);
+	apply(&w, &res, "v1", v1);
+	drive(&w, &res, "bga", 15000, NULL, NULL);
+	apply(&w, &res, "v2", v2);
+	/* not drive(): the pause is indefinite but the analysis keeps ticking */
+	for (int i = 0; i < 100 && res.step < 1; i++) {
+		usleep(100000);
+		poke(&w);
+		ck_assert_int_eq(cairn_rollout_tick(&res, &w.ctx, "app", "env", "bga"), 0);
+	}
+	ck_assert_str_eq(res.phase, "Paused"); /* at the indefinite pause, analysis running */
+	ck_assert_int_gt(res.next_at, 0);      /* the analysis' next measurement */
+	web_set(0.9);
+	for (int i = 0; i < 50 && !res.completed; i++) {
+		usleep(100000);
+		ck_assert_int_eq(cairn_rollout_tick(&res, &w.ctx, "app", "env", "bga"), 0);
+	}
+	ck_assert_str_eq(res.phase, "Degraded");
+	ck_assert_msg(strstr(res.message, "analysis 'bg' metric 'errors' Failed (last value 0.9)"),
+	              "%s", res.message);
+	rs_counts(&w, "bga", v2, &c, &cr);
+	ck_assert_int_eq(c, 0);
+	cairn_audit_close(log);
+	cairn_audit_signer_free(signer);
+	ck_assert_int_eq(cairn_audit_foreach(adir, NULL, NULL, audit_cb, seen), 0);
+	ck_assert_msg(strstr(seen, "rollout.step:start ") != NULL, "%s", seen);
+	ck_assert_msg(strstr(seen, ":measurement ") != NULL, "%s", seen);
+	ck_assert_msg(strstr(seen, "rollout.aborted:abort ") != NULL, "%s", seen);
+	json_decref(v1);
+	json_decref(v2);
+	world_close(&w);
+}
+END_TEST
+
 void rollout_engine_tests(Suite *s)
 {
 	TCase *tc = tcase_create("engine_canary");
@@ -593,5 +666,6 @@ void rollout_engine_tests(Suite *s)
 	tcase_add_test(tc, canary_requests);
 	tcase_add_test(tc, canary_resume_intent);
 	tcase_add_test(tc, canary_degraded_aborts);
+	tcase_add_test(tc, canary_background_analysis_audited);
 	suite_add_tcase(s, tc);
 }
