@@ -197,6 +197,7 @@ EOF
 } >"$W/apps/guestbook.yaml"
 say "$REPO: guestbook/{base,overlays/dev,staging,prod}, environments/, apps/guestbook.yaml"
 say "prod is not automated (environments/prod.yaml: autoSync false): it waits for a promotion"
+say "cairnd reads the Applications and Environments from the checkout; the manifests from git"
 
 # ---- cairnd ----------------------------------------------------------------------
 step "configure cairnd: API tokens, the audit key, the git hooks"
