@@ -488,9 +488,11 @@ static const char record_help[] =
         "else $USER marked '(unverified)'.\n"
         "\n"
         "While a daemon owns the state directory the entry is sent to it over its\n"
-        "Unix socket and recorded as actor 'local:<actor>'. --server URL sends it to\n"
-        "a daemon's HTTP API instead, with the bearer token from --token-file FILE\n"
-        "or $CAIRN_TOKEN; the actor is then the token's name.\n";
+        "Unix socket and recorded as actor 'local:<actor>'. --server http://HOST:PORT\n"
+        "sends it to a daemon's HTTP API instead, with the bearer token from\n"
+        "--token-file FILE or $CAIRN_TOKEN; the actor is then the token's name.\n"
+        "--server unix:PATH names the socket. Through a daemon DETAILS must be a\n"
+        "JSON object.\n";
 
 struct record_args {
 	const char *action, *details_text, *actor, *signing_key, *server, *token_file;
@@ -763,7 +765,13 @@ static int audit_record(int argc, char **argv)
 			                           "(it signs with its own audit.key)");
 			goto out;
 		}
-		snprintf(sock, sizeof(sock), "%s/cairnd.sock", a.state_dir);
+		/* --server unix:PATH names a socket, as for `cairn app --server` */
+		if (r.server && strncmp(r.server, "unix:", 5) == 0) {
+			snprintf(sock, sizeof(sock), "%s", r.server + 5);
+			r.server = NULL;
+		} else {
+			snprintf(sock, sizeof(sock), "%s/cairnd.sock", a.state_dir);
+		}
 		rc = record_remote(&r, r.server ? NULL : sock, actor, details);
 		goto out;
 	}

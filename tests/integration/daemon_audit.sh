@@ -177,6 +177,8 @@ check "the entry holds the claimed actor under local:" \
 check "cairn audit record --server records as the token's name" grep -q "as actor 'ops-admin'" rec2.out
 check "the claimed actor is kept in details" \
 	bash -c "grep '\"action\":\"note.incident\"' '$LOG' | grep -q '\"actor\":\"ops-admin\",\"details\":{\"claimedActor\":\"mallory\"}'"
+"$CAIRN" audit record --action note.sock --actor carol --server "unix:$TMP/state/cairnd.sock" >rec6.out 2>rec6.err
+check "--server unix:PATH goes through that socket" grep -q "by the daemon as actor 'local:carol'" rec6.out
 "$CAIRN" audit record --action note.x --server "$API" --token-file deploy.token >rec3.out 2>rec3.err
 check "a deployer's token is refused by the daemon, exit 1" test $? = 1
 check "and the CLI says why" grep -q "refused the entry (HTTP 403): token 'ci-deploy' (role deployer) may not administer" rec3.err
