@@ -45,6 +45,7 @@ struct app_args {
 	const char *resources[APP_RESOURCES_MAX]; /* sync --resource KIND/NAME */
 	size_t resource_count;
 	int dry_run, prune, refresh, wait_health, wait_sync;
+	int async;              /* sync --async: start the app's rollouts and return */
 	int64_t timeout_ms;     /* wait --timeout, sync per-wave wait; 0: default */
 	int64_t history_id;     /* rollback ID */
 	const char *server;     /* --server URL or $CAIRN_SERVER: through cairnd's API */

@@ -29,7 +29,8 @@ static void app_usage(FILE *out)
 	        "usage: cairn app list [OPTIONS]\n"
 	        "       cairn app get NAME [--refresh] [OPTIONS]\n"
 	        "       cairn app diff NAME [OPTIONS]\n"
-	        "       cairn app sync NAME [--dry-run] [--prune] [--resource KIND/NAME]... "
+	        "       cairn app sync NAME [--dry-run] [--prune] [--async] [--resource "
+	        "KIND/NAME]... "
 	        "[OPTIONS]\n"
 	        "       cairn app wait NAME [--health] [--sync] [--timeout D] [OPTIONS]\n"
 	        "       cairn app history NAME [OPTIONS]\n"
@@ -55,6 +56,8 @@ static void app_usage(FILE *out)
 	        "  --context NAME       the kubeconfig context (default: the Environment's)\n"
 	        "  --dry-run            (sync) show what would be done, change nothing\n"
 	        "  --prune              (sync) delete tracked objects no longer in git\n"
+	        "  --async              (sync) start the app's rollouts and return (default:\n"
+	        "                       drive them here until each completes, pauses or aborts)\n"
 	        "  --resource KIND/NAME (sync) only these objects (repeatable; no prune)\n"
 	        "  --actor NAME         (sync, rollback) the audit actor (default: audit.actor\n"
 	        "                       of cairn.yaml, else the local user)\n"
@@ -107,6 +110,9 @@ static int parse_sync_opt(struct app_args *a, int c)
 		return 0;
 	case 'P':
 		a->prune = 1;
+		return 0;
+	case 'Y':
+		a->async = 1;
 		return 0;
 	case 'F':
 		a->refresh = 1;
@@ -174,9 +180,9 @@ static int check_positional(struct app_args *a, int argc, char **argv)
 		        subname[a->sub]);
 		return -1;
 	}
-	if ((a->dry_run || a->prune || a->resource_count) && a->sub != APP_SYNC) {
+	if ((a->dry_run || a->prune || a->async || a->resource_count) && a->sub != APP_SYNC) {
 		fprintf(stderr,
-		        "cairn app %s: --dry-run, --prune and --resource are options of "
+		        "cairn app %s: --dry-run, --prune, --async and --resource are options of "
 		        "'sync'\n",
 		        subname[a->sub]);
 		return -1;
@@ -200,6 +206,7 @@ static int parse_args(struct app_args *a, int argc, char **argv)
 	        {"context", required_argument, NULL, 'C'},
 	        {"dry-run", no_argument, NULL, 'D'},
 	        {"prune", no_argument, NULL, 'P'},
+	        {"async", no_argument, NULL, 'Y'},
 	        {"refresh", no_argument, NULL, 'F'},
 	        {"health", no_argument, NULL, 'H'},
 	        {"sync", no_argument, NULL, 'S'},

@@ -21,6 +21,7 @@
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
@@ -30,6 +31,7 @@
 #include "cairn/error.h"
 #include "cairn/kube.h"
 #include "cairn/render.h"
+#include "cairn/rollout.h"
 #include "cairn/state.h"
 #include "cairn/sync.h"
 #include "cairn/util.h"
@@ -216,6 +218,7 @@ static void fill_request(struct app_live *l, struct app_ctx *c, const struct app
 	q->history_limit = x->revision_history_limit > 0 ? (int)x->revision_history_limit : 0;
 	q->prune_propagation =
 	        sync_option(x, "PrunePropagationPolicy", "foreground") ? "foreground" : NULL;
+	q->interpret_rollouts = !(l->env && l->env->rollouts == CAIRN_ENV_ROLLOUTS_EXTERNAL);
 	l->ctx.kube = l->kube;
 	l->ctx.state = l->state;
 	cairn_audit_default_actor(l->actor, sizeof(l->actor),
@@ -623,12 +626,240 @@ static int print_dry_run(const cairn_sync_result *res, const struct app_live *l,
 	return rc;
 }
 
+/* ---- rollouts in the foreground (no daemon) ------------------------------ */
+
+/* How often a rollout that waits on nothing timed is looked at again. */
+#define ROLLOUT_POLL_MS 1000
+
+/* One Rollout of the app driven here. */
+struct ro_drive {
+	json_t *obj; /* the Rollout, namespace filled in */
+	const char *name;
+	int64_t id, last_event;
+	cairn_rollout_result r;
+	int settled; /* completed, aborted, or paused until a person acts */
+};
+
+static void print_rollout(const struct ro_drive *d, FILE *out)
+{
+	fprintf(out, "rollout %-24s %-12s step %-3d weight %3d%%  %s\n", d->name, d->r.phase,
+	        d->r.step, d->r.weight, d->r.message);
+	fflush(out);
+}
+
+/* Print the events of the rollout newer than the last printed (measurements, steps). */
+static void print_events(struct ro_drive *d, cairn_state *st, FILE *out)
+{
+	cairn_state_rollout_event **ev = NULL;
+	size_t n = 0;
+
+	if (d->id == 0 || cairn_state_rollout_events(&ev, &n, st, d->id, d->last_event, 0) < 0) {
+		cairn_error_clear();
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		char *data = json_dumps(ev[i]->data, JSON_COMPACT | JSON_SORT_KEYS);
+		char when[32];
+		time_t t = (time_t)(ev[i]->at / 1000000);
+		struct tm tm;
+
+		gmtime_r(&t, &tm);
+		strftime(when, sizeof(when), "%H:%M:%S", &tm);
+		fprintf(out, "  %s %-12s %s\n", when, ev[i]->kind, data ? data : "{}");
+		free(data);
+		d->last_event = ev[i]->id;
+	}
+	fflush(out);
+	cairn_state_rollout_event_list_free(ev, n);
+}
+
+static int settled(const cairn_rollout_result *r)
+{
+	return r->completed || r->aborted || (strcmp(r->phase, "Paused") == 0 && r->next_at == 0);
+}
+
+/* The Rollouts of the rendered set, each a copy with its namespace filled in. */
+static size_t collect_rollouts(struct ro_drive **out, const struct app_live *l)
+{
+	const char *ns = l->req.dest_namespace ? l->req.dest_namespace
+	                                       : cairn_kube_client_namespace(l->kube);
+	struct ro_drive *v = calloc(json_array_size(l->manifests) + 1, sizeof(*v));
+	size_t i, n = 0;
+	json_t *o;
+
+	json_array_foreach(l->manifests, i, o)
+	{
+		const char *kind = json_string_value(json_object_get(o, "kind"));
+		json_t *meta;
+
+		if (!v || !cairn_rollout_interpreted_kind(o) || !kind || strcmp(kind, "Rollout"))
+			continue;
+		v[n].obj = json_deep_copy(o);
+		meta = json_object_get(v[n].obj, "metadata");
+		if (!json_is_object(meta))
+			continue;
+		if (!json_object_get(meta, "namespace") && ns)
+			json_object_set_new(meta, "namespace", json_string(ns));
+		v[n].name = json_string_value(json_object_get(meta, "name"));
+		if (!v[n].name)
+			continue;
+		n++;
+	}
+	*out = v;
+	return n;
+}
+
+/* Look the rollout's row up once, for its events. */
+static void find_row(struct ro_drive *d, const struct app_live *l)
+{
+	cairn_state_rollout *row = NULL;
+
+	if (cairn_state_rollout_get(&row, l->state, l->req.app, l->req.env, d->name) == 0)
+		d->id = row->id;
+	else
+		cairn_error_clear();
+	cairn_state_rollout_free(row);
+}
+
+/* The time to sleep before the next look: the soonest timer, at most ROLLOUT_POLL_MS. */
+static int64_t next_wait_ms(const struct ro_drive *v, size_t n)
+{
+	cairn_usec now = cairn_time_now(), soonest = now + ROLLOUT_POLL_MS * 1000;
+
+	for (size_t i = 0; i < n; i++)
+		if (!v[i].settled && v[i].r.next_at && v[i].r.next_at < soonest)
+			soonest = v[i].r.next_at;
+	return soonest > now ? (soonest - now + 999) / 1000 : 0;
+}
+
+static void sleep_ms(int64_t ms);
+
+/*
+ * Tick each unsettled rollout until every one completes, aborts or pauses
+ * for a person, printing each change and the engine's events (steps,
+ * weights, measurements) as they come.
+ */
+static int drive_loop(struct ro_drive *v, size_t n, const cairn_rollout_ctx *ctx,
+                      const struct app_live *l, FILE *out)
+{
+	for (;;) {
+		size_t open = 0;
+
+		for (size_t i = 0; i < n; i++)
+			open += !v[i].settled;
+		if (open == 0)
+			return 0;
+		sleep_ms(next_wait_ms(v, n));
+		for (size_t i = 0; i < n; i++) {
+			cairn_rollout_result r;
+			int rc;
+
+			if (v[i].settled)
+				continue;
+			memset(&r, 0, sizeof(r));
+			rc = cairn_rollout_tick(&r, ctx, l->req.app, l->req.env, v[i].name);
+			if (rc < 0)
+				return cairn_error_prefix("rollout '%s': ", v[i].name);
+			if (r.changed || strcmp(r.phase, v[i].r.phase) != 0 ||
+			    r.step != v[i].r.step || r.weight != v[i].r.weight ||
+			    strcmp(r.message, v[i].r.message) != 0) {
+				v[i].r = r;
+				print_rollout(&v[i], out);
+			}
+			v[i].r = r;
+			print_events(&v[i], l->state, out);
+			v[i].settled = settled(&r);
+		}
+	}
+}
+
+/*
+ * After a sync without a daemon: hand each Rollout to the engine, then
+ * (unless --async) drive it here. Exit status: 0 when all are Healthy or
+ * one is paused for `cairn rollout promote` (said so), 1 when one aborted
+ * or is Degraded.
+ */
+static int drive_rollouts(struct app_live *l, const struct app_args *a, FILE *out)
+{
+	cairn_analysis_ctx actx = CAIRN_ANALYSIS_CTX_INIT;
+	cairn_rollout_ctx ctx = {0};
+	struct ro_drive *v = NULL;
+	size_t n = collect_rollouts(&v, l), i;
+	int rc = 0, status = CLI_EXIT_OK;
+
+	ctx.kube = l->kube;
+	ctx.state = l->state;
+	ctx.audit = l->audit;
+	ctx.actor = l->actor;
+	actx.kube = l->kube;
+	ctx.analysis = actx;
+	for (i = 0; i < n && rc == 0; i++) {
+		rc = cairn_rollout_apply(&v[i].r, &ctx, l->req.app, l->req.env, l->req.revision,
+		                         v[i].obj, l->manifests);
+		if (rc < 0) {
+			cairn_error_prefix("rollout '%s': ", v[i].name);
+			break;
+		}
+		find_row(&v[i], l);
+		print_rollout(&v[i], out);
+		print_events(&v[i], l->state, out);
+		v[i].settled = settled(&v[i].r);
+	}
+	if (rc == 0 && n && a->async) {
+		fprintf(out, "rollouts started; follow them with 'cairn rollout get %s'\n",
+		        l->req.app);
+		goto out;
+	}
+	if (rc == 0)
+		rc = drive_loop(v, n, &ctx, l, out);
+	for (i = 0; rc == 0 && i < n; i++) {
+		if (v[i].r.aborted || strcmp(v[i].r.phase, "Degraded") == 0)
+			status = CLI_EXIT_FAIL;
+		else if (strcmp(v[i].r.phase, "Paused") == 0)
+			fprintf(out,
+			        "rollout '%s' is paused: continue it with 'cairn rollout promote "
+			        "%s'\n",
+			        v[i].name, l->req.app);
+	}
+out:
+	for (i = 0; v && i < n; i++)
+		json_decref(v[i].obj);
+	free(v);
+	if (rc < 0) {
+		cli_print_error("app sync");
+		return CLI_EXIT_FAIL;
+	}
+	return status;
+}
+
+/* The failed revision of one of the app's rollouts equal to the one to sync. */
+static int failed_revision(char *msg, size_t size, const struct app_live *l)
+{
+	cairn_state_rollout **v = NULL;
+	size_t n = 0;
+	int found = 0;
+
+	if (cairn_state_rollout_list(&v, &n, l->state, l->req.app, l->req.env) < 0) {
+		cairn_error_clear();
+		return 0;
+	}
+	for (size_t i = 0; i < n && !found; i++)
+		if (v[i]->failed_revision && strcmp(v[i]->failed_revision, l->req.revision) == 0) {
+			snprintf(msg, size, "rolled back from %.7s: %s", l->req.revision,
+			         v[i]->failed_reason ? v[i]->failed_reason : "rollout aborted");
+			found = 1;
+		}
+	cairn_state_rollout_list_free(v, n);
+	return found;
+}
+
 int app_cmd_sync(struct app_ctx *c, const struct app_args *a, const cairn_app *x)
 {
 	struct app_live l;
 	struct progress p = {0};
 	cairn_sync_outcome o;
 	cairn_sync_result *res = NULL;
+	char held[600];
 	int rc, status = CLI_EXIT_FAIL;
 
 	memset(&o, 0, sizeof(o));
@@ -649,8 +880,18 @@ int app_cmd_sync(struct app_ctx *c, const struct app_args *a, const cairn_app *x
 	p.tty = isatty(fileno(p.out));
 	l.ctx.progress = on_progress;
 	l.ctx.progress_ud = &p;
+	if (l.req.interpret_rollouts && failed_revision(held, sizeof(held), &l)) {
+		cairn_error_set(CAIRN_EPERM,
+		                "application '%s' %s; not synced again until a newer commit or "
+		                "'cairn rollout retry %s'",
+		                x->name, held, x->name);
+		cli_print_error("app sync");
+		goto out;
+	}
 	rc = cairn_sync_run(&o, &l.ctx, &l.req);
 	status = report_outcome(rc, &o, &l, a, "sync");
+	if (rc == 0 && l.req.interpret_rollouts)
+		status = drive_rollouts(&l, a, p.out);
 out:
 	cairn_sync_result_free(res);
 	app_live_dispose(&l);

@@ -39,6 +39,8 @@ typedef struct cairnd {
 	cairn_http *http;
 	cairn_metrics *metrics;
 	cairn_metric *m_triggers;
+	/* rollouts.c: the rollout timer thread and metrics */
+	struct cairnd_rollouts *ro;
 	char *unix_path;
 	int port;                         /* TCP port actually listened on */
 	char *secrets[CAIRN_FORGE_COUNT]; /* webhook secrets the server borrows (daemon.c) */
@@ -124,6 +126,44 @@ void cairnd_audit_trigger(cairnd *d, const char *actor, const char *action, json
 
 /* api_audit.c: POST /api/v1/audit/records (before the /api/v1/ prefix route). */
 int cairnd_api_audit_register(cairnd *d, cairn_http *srv);
+
+/*
+ * rollouts.c (docs/daemon.md "Rollouts"): the rollout timer thread (it
+ * queues an app with reason "rollout" when one of its rollouts is due or
+ * has an operator's request), the scheduler job of that reason, and what a
+ * reconcile does for rollouts.
+ */
+int cairnd_rollouts_open(cairnd *d);
+int cairnd_rollouts_start(cairnd *d);
+void cairnd_rollouts_free(cairnd *d);
+/* The scheduler job "rollout": tick the app's rollouts that are due or have a request. */
+int cairnd_rollouts_tick_app(cairnd *d, const char *app);
+/* Queue a tick of `app` now (after an operator's request). */
+int cairnd_rollouts_kick(cairnd *d, const char *app);
+/*
+ * 1 when the revision `req` would sync is the failed revision of one of the
+ * app's rollouts (AUTO and FORCE syncs): `msg` gets "rolled back from
+ * <short sha>: <reason>" and the reconcile compares instead of syncing.
+ */
+int cairnd_rollouts_held(char *msg, size_t size, cairn_state *st, const cairn_sync_request *req,
+                         enum cairnd_mode mode);
+/*
+ * After a reconcile that succeeded: hand the Rollouts of a sync that ran to
+ * the engine (cairn_rollout_apply), and fold the rollouts into the app's
+ * status (`held`: the message of a held-back revision, or NULL).
+ */
+int cairnd_rollouts_reconciled(cairnd *d, const cairn_sync_ctx *ctx, const cairn_sync_request *req,
+                               const char *held, json_t *sum);
+int cairnd_rollouts_after_sync(cairnd *d, cairn_kube_client *kube, cairn_state *st,
+                               const cairn_sync_request *req, const char *who);
+int cairnd_rollouts_failed(char *msg, size_t size, cairn_state *st, const char *app,
+                           const char *env, const char *revision);
+/* Write the app's health and message as its rollouts make them. */
+void cairnd_rollouts_status(cairn_state *st, const char *app, const char *env,
+                            const char *override_msg);
+
+/* api_rollout.c: /api/v1/rollouts and /api/v1/apps/APP/rollout(s) (before /api/v1/). */
+int cairnd_api_rollout_register(cairnd *d, cairn_http *srv);
 
 /* api.c: add the /api/v1 routes to the server. */
 int cairnd_api_register(cairnd *d, cairn_http *srv);

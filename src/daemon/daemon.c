@@ -209,6 +209,8 @@ static int open_audit(cairnd *d)
 
 static int reconcile_cb(void *ud, const char *app, const char *reason)
 {
+	if (strcmp(reason, "rollout") == 0)
+		return cairnd_rollouts_tick_app(ud, app);
 	return cairnd_reconcile_app(ud, app, CAIRND_SYNC_AUTO, "cairnd", reason, NULL);
 }
 
@@ -315,7 +317,9 @@ static int make_server(cairnd *d, const char *listen)
 	o.trigger_ud = d;
 	if ((rc = webhook_secrets(d, &o)) < 0)
 		return rc;
-	return cairn_http_new(&d->http, &o);
+	if ((rc = cairn_http_new(&d->http, &o)) < 0)
+		return rc;
+	return cairnd_api_rollout_register(d, d->http);
 }
 
 int cairnd_open(cairnd **out, const struct cairnd_opts *o)
@@ -352,6 +356,8 @@ int cairnd_open(cairnd **out, const struct cairnd_opts *o)
 	    (rc = cairnd_api_audit_register(d, d->http)) < 0 ||
 	    (rc = cairnd_api_register(d, d->http)) < 0)
 		goto fail;
+	if ((rc = cairnd_rollouts_open(d)) < 0)
+		goto fail;
 	cairn_metrics_register(&d->m_triggers, d->metrics, CAIRN_METRIC_COUNTER,
 	                       "cairn_triggers_total", "Reconciles queued by trigger source.",
 	                       (const char *const[]){"source", NULL}, NULL, 0);
@@ -366,7 +372,8 @@ int cairnd_start(cairnd *d)
 {
 	int rc;
 
-	if ((rc = cairn_sched_start(d->sched)) < 0 || (rc = cairn_http_start(d->http)) < 0)
+	if ((rc = cairn_sched_start(d->sched)) < 0 || (rc = cairn_http_start(d->http)) < 0 ||
+	    (rc = cairnd_rollouts_start(d)) < 0)
 		return rc;
 	d->port = cairn_http_port(d->http);
 	cairn_http_set_ready(d->http, 1);
@@ -424,6 +431,7 @@ void cairnd_free(cairnd *d)
 	if (!d)
 		return;
 	cairn_http_free(d->http);
+	cairnd_rollouts_free(d);
 	cairn_sched_free(d->sched);
 	cairnd_events_free(d->events);
 	if (d->audit && cairn_audit_close(d->audit) < 0)

@@ -98,6 +98,7 @@ static void fill_request(struct live *l, cairnd *d, const char *who, const char 
 	q->history_limit = x->revision_history_limit > 0 ? (int)x->revision_history_limit : 0;
 	q->prune_propagation =
 	        sync_option(x, "PrunePropagationPolicy", "foreground") ? "foreground" : NULL;
+	q->interpret_rollouts = !(l->env && l->env->rollouts == CAIRN_ENV_ROLLOUTS_EXTERNAL);
 	l->ctx.kube = l->kube;
 	l->ctx.state = l->state;
 	l->ctx.audit = d->audit;
@@ -232,7 +233,16 @@ static int reconcile(cairnd *d, const char *name, enum cairnd_mode mode, int64_t
 	fill_request(&l, d, who, why);
 	sum = json_pack("{s:s, s:s, s:s, s:s}", "app", name, "env", l.req.env, "revision",
 	                l.req.revision, "trigger", why);
-	rc = run(&l, mode, hid, sum);
+	char held[600] = "";
+
+	/* a revision its rollout rolled back is compared, not synced (rollouts.c) */
+	if (mode != CAIRND_ROLLBACK &&
+	    cairnd_rollouts_held(held, sizeof(held), l.state, &l.req, mode))
+		rc = compare(&l, sum);
+	else
+		rc = run(&l, mode, hid, sum);
+	if (rc == 0)
+		rc = cairnd_rollouts_reconciled(d, &l.ctx, &l.req, held[0] ? held : NULL, sum);
 out:
 	cairnd_events_reconciled(d, l.app, why, rc, sum);
 	if (rc < 0) {
