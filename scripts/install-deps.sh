@@ -5,7 +5,7 @@
 set -eu
 
 PKGS="autoconf automake libtool pkg-config make gcc clang llvm libclang-rt-14-dev
- git ca-certificates
+ git ca-certificates curl openssl groff-base
  libgit2-dev libyaml-dev libcurl4-openssl-dev libssl-dev libjansson-dev
  libsodium-dev check libmicrohttpd-dev libgnutls28-dev libsqlite3-dev
  libjq-dev libonig-dev
