@@ -709,16 +709,24 @@ static size_t collect_rollouts(struct ro_drive **out, const struct app_live *l)
 	return n;
 }
 
-/* Look the rollout's row up once, for its events. */
-static void find_row(struct ro_drive *d, const struct app_live *l)
+/*
+ * Look the rollout's row up, for its events; with `skip`, events written
+ * before this run (earlier syncs) are not printed again.
+ */
+static void find_row(struct ro_drive *d, const struct app_live *l, int skip)
 {
+	cairn_state_rollout_event **ev = NULL;
 	cairn_state_rollout *row = NULL;
+	size_t n = 0;
 
 	if (cairn_state_rollout_get(&row, l->state, l->req.app, l->req.env, d->name) == 0)
 		d->id = row->id;
-	else
-		cairn_error_clear();
+	cairn_error_clear();
 	cairn_state_rollout_free(row);
+	if (skip && d->id && cairn_state_rollout_events(&ev, &n, l->state, d->id, 0, 0) == 0 && n)
+		d->last_event = ev[n - 1]->id;
+	cairn_error_clear();
+	cairn_state_rollout_event_list_free(ev, n);
 }
 
 /* The time to sleep before the next look: the soonest timer, at most ROLLOUT_POLL_MS. */
@@ -794,13 +802,15 @@ static int drive_rollouts(struct app_live *l, const struct app_args *a, FILE *ou
 	actx.kube = l->kube;
 	ctx.analysis = actx;
 	for (i = 0; i < n && rc == 0; i++) {
+		find_row(&v[i], l, 1);
 		rc = cairn_rollout_apply(&v[i].r, &ctx, l->req.app, l->req.env, l->req.revision,
 		                         v[i].obj, l->manifests);
 		if (rc < 0) {
 			cairn_error_prefix("rollout '%s': ", v[i].name);
 			break;
 		}
-		find_row(&v[i], l);
+		if (v[i].id == 0)
+			find_row(&v[i], l, 0); /* a new rollout: every event is this run's */
 		print_rollout(&v[i], out);
 		print_events(&v[i], l->state, out);
 		v[i].settled = settled(&v[i].r);
