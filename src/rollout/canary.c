@@ -22,6 +22,7 @@ static int check_progress(ro_run *r, int ready_changed, int *aborted)
 	*aborted = 0;
 	if (ready_changed) {
 		ro_seti(r->st, "progress_at", r->now);
+		ro_wake(r, r->now + RO_POLL_US);
 		return 0;
 	}
 	rc = ro_rs_degraded(r->ctx->kube, r->spec.ns, r->spec.hash, why, sizeof(why));

@@ -654,6 +654,48 @@ START_TEST(canary_background_analysis_audited)
 }
 END_TEST
 
+/* A simulator whose Pods take a minute to become ready. */
+static void slow_sim_start(void)
+{
+	static const char *const args[] = {"--pod-ready-delay", "60s", NULL};
+
+	test_sim_start(&sim, "rollout-slow-sim", args, 0);
+}
+
+/* No ready Pod for progressDeadlineSeconds (20 s, on a fixed clock): the
+ * rollout aborts with ProgressDeadlineExceeded and the revision is marked. */
+START_TEST(progress_deadline_aborts)
+{
+	json_t *v1 = make_rollout("dl", 2, "app:v1", "{'canary':{'steps':[{'setWeight':50}]}}");
+	cairn_state_rollout *row = NULL;
+	cairn_rollout_result res;
+	cairn_usec t0 = cairn_time_now();
+	ro_world w;
+
+	world_open(&w);
+	w.ctx.now = t0;
+	apply(&w, &res, "d1d1d1d1", v1);
+	ck_assert_str_eq(res.phase, "Progressing");
+	ck_assert_int_gt(res.next_at, 0);
+	w.ctx.now = t0 + 10 * 1000000LL;
+	ck_assert_int_eq(cairn_rollout_tick(&res, &w.ctx, "app", "env", "dl"), 0);
+	ck_assert_str_eq(res.phase, "Progressing");
+	w.ctx.now = t0 + 21 * 1000000LL;
+	ck_assert_int_eq(cairn_rollout_tick(&res, &w.ctx, "app", "env", "dl"), 0);
+	ck_assert_str_eq(res.phase, "Degraded");
+	ck_assert_int_eq(res.aborted, 1);
+	ck_assert_msg(strstr(res.message, "rolled back from d1d1d1d: ProgressDeadlineExceeded: "
+	                                  "ReplicaSet 'dl-") != NULL,
+	              "%s", res.message);
+	ck_assert_ptr_nonnull(strstr(res.message, "made no progress for 20 s"));
+	ck_assert_int_eq(cairn_state_rollout_get(&row, w.st, "app", "env", "dl"), 0);
+	ck_assert_str_eq(row->failed_revision, "d1d1d1d1");
+	cairn_state_rollout_free(row);
+	json_decref(v1);
+	world_close(&w);
+}
+END_TEST
+
 void rollout_engine_tests(Suite *s)
 {
 	TCase *tc = tcase_create("engine_canary");
@@ -667,5 +709,11 @@ void rollout_engine_tests(Suite *s)
 	tcase_add_test(tc, canary_resume_intent);
 	tcase_add_test(tc, canary_degraded_aborts);
 	tcase_add_test(tc, canary_background_analysis_audited);
+	suite_add_tcase(s, tc);
+
+	tc = tcase_create("engine_deadline");
+	tcase_add_unchecked_fixture(tc, slow_sim_start, rollout_sim_stop);
+	tcase_set_timeout(tc, 60);
+	tcase_add_test(tc, progress_deadline_aborts);
 	suite_add_tcase(s, tc);
 }
