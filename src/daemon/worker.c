@@ -182,6 +182,39 @@ static int pinned(struct live *l)
 	return pin;
 }
 
+/*
+ * Whether the render at hand is the one the last successful sync deployed
+ * (the newest history entry of the app). An automated sync only runs for a
+ * new render or, with selfHeal, to put back a drifted object: as Argo CD,
+ * a push that does not change an app's manifests leaves it alone (no
+ * operation, no history entry, no audit entry).
+ */
+static int deployed_already(struct live *l)
+{
+	cairn_state_history **v = NULL;
+	size_t n = 0;
+	int same = 0;
+
+	if (!l->req.render_hash ||
+	    cairn_state_history_list(&v, &n, l->state, l->req.app, l->req.env) < 0)
+		return 0;
+	same = n > 0 && v[0]->render_hash && strcmp(v[0]->render_hash, l->req.render_hash) == 0;
+	cairn_state_history_list_free(v, n);
+	return same;
+}
+
+/* An automated reconcile of an already deployed render: compare, and sync
+ * only when something drifted and the app self-heals. */
+static int auto_resync(struct live *l, json_t *sum)
+{
+	int self_heal = l->app->self_heal || (l->env && l->env->self_heal);
+	int rc = compare(l, sum);
+
+	if (rc < 0 || !self_heal || json_is_true(json_object_get(sum, "synced")))
+		return rc < 0 ? rc : 1;
+	return 0;
+}
+
 static int run(struct live *l, enum cairnd_mode mode, int64_t hid, json_t *sum)
 {
 	cairn_sync_outcome oc;
@@ -198,6 +231,8 @@ static int run(struct live *l, enum cairnd_mode mode, int64_t hid, json_t *sum)
 	}
 	if (mode == CAIRND_COMPARE || (mode == CAIRND_SYNC_AUTO && (!automated || pinned(l))))
 		return compare(l, sum);
+	if (mode == CAIRND_SYNC_AUTO && deployed_already(l) && (rc = auto_resync(l, sum)) != 0)
+		return rc < 0 ? rc : 0;
 	rc = cairn_sync_run(&oc, &l->ctx, &l->req);
 	json_object_set_new(sum, "operation", json_integer(oc.operation_id));
 	json_object_set_new(sum, "synced", json_boolean(rc == 0));
