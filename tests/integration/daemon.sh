@@ -174,8 +174,12 @@ SIG=$(openssl dgst -sha256 -hmac gh-webhook-secret -r "$TMP/gh.json" | cut -d' '
 CODE=$(curl -s -o /dev/null -w '%{http_code}' -H 'X-GitHub-Event: push' -H 'X-GitHub-Delivery: d-1' \
 	-H "X-Hub-Signature-256: sha256=$SIG" --data-binary @"$TMP/gh.json" "$API/api/webhook/github")
 check "a signed GitHub push webhook is accepted (202)" test "$CODE" = 202
-webhook_op() { for _ in $(seq 200); do get $VIEWTOK /api/v1/operations | grep -q '"trigger":"webhook"' && return 0; sleep 0.05; done; return 1; }
-check "the webhook led to a reconcile of the repository's apps" webhook_op
+# The pushed revision is already deployed (the hook synced it): the webhook's
+# reconcile compares and, the render being unchanged, runs no sync operation.
+webhook_rec() { for _ in $(seq 200); do grep '"reconciled"' "$TMP/cairnd.err" | grep -q '"trigger":"webhook"' && return 0; sleep 0.05; done; return 1; }
+check "the webhook led to a reconcile of the repository's apps" webhook_rec
+check "a reconcile of an already deployed render runs no sync operation" \
+	sh -c "! curl -s -H 'Authorization: Bearer $VIEWTOK' '$API/api/v1/operations' | grep -q '\"trigger\":\"webhook\"'"
 
 # pre-receive: a manifest without a name is refused and nothing moves
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {}\ndata: {k: bad}\n' >work/app/bad.yaml
