@@ -638,6 +638,7 @@ struct ro_drive {
 	int64_t id, last_event;
 	cairn_rollout_result r;
 	int settled; /* completed, aborted, or paused until a person acts */
+	int pending; /* an operator's request waited when the run began */
 };
 
 static void print_rollout(const struct ro_drive *d, FILE *out)
@@ -719,8 +720,10 @@ static void find_row(struct ro_drive *d, const struct app_live *l, int skip)
 	cairn_state_rollout *row = NULL;
 	size_t n = 0;
 
-	if (cairn_state_rollout_get(&row, l->state, l->req.app, l->req.env, d->name) == 0)
+	if (cairn_state_rollout_get(&row, l->state, l->req.app, l->req.env, d->name) == 0) {
 		d->id = row->id;
+		d->pending = row->request != NULL;
+	}
 	cairn_error_clear();
 	cairn_state_rollout_free(row);
 	if (skip && d->id && cairn_state_rollout_events(&ev, &n, l->state, d->id, 0, 0) == 0 && n)
@@ -813,7 +816,10 @@ static int drive_rollouts(struct app_live *l, const struct app_args *a, FILE *ou
 			find_row(&v[i], l, 0); /* a new rollout: every event is this run's */
 		print_rollout(&v[i], out);
 		print_events(&v[i], l->state, out);
-		v[i].settled = settled(&v[i].r);
+		/* a request (a retry of a rolled-back revision) is for the first tick */
+		v[i].settled = !v[i].pending && settled(&v[i].r);
+		if (v[i].pending)
+			v[i].r.next_at = cairn_time_now();
 	}
 	if (rc == 0 && n && a->async) {
 		fprintf(out, "rollouts started; follow them with 'cairn rollout get %s'\n",
@@ -854,7 +860,8 @@ static int failed_revision(char *msg, size_t size, const struct app_live *l)
 		return 0;
 	}
 	for (size_t i = 0; i < n && !found; i++)
-		if (v[i]->failed_revision && strcmp(v[i]->failed_revision, l->req.revision) == 0) {
+		if (v[i]->failed_revision && strcmp(v[i]->failed_revision, l->req.revision) == 0 &&
+		    !(v[i]->request && strcmp(v[i]->request, "retry") == 0)) {
 			snprintf(msg, size, "rolled back from %.7s: %s", l->req.revision,
 			         v[i]->failed_reason ? v[i]->failed_reason : "rollout aborted");
 			found = 1;

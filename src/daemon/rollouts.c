@@ -71,7 +71,11 @@ int cairnd_rollouts_failed(char *msg, size_t size, cairn_state *st, const char *
 	for (size_t i = 0; i < n && !found; i++) {
 		char s[16];
 
-		if (!v[i]->failed_revision || !revision || strcmp(v[i]->failed_revision, revision))
+		/* a pending retry lets the revision through: the tick that
+		 * consumes it forgets the failure */
+		if (!v[i]->failed_revision || !revision ||
+		    strcmp(v[i]->failed_revision, revision) ||
+		    (v[i]->request && strcmp(v[i]->request, "retry") == 0))
 			continue;
 		short_rev(s, sizeof(s), revision);
 		snprintf(msg, size, "rolled back from %s: %s", s,

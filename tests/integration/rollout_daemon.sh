@@ -11,7 +11,7 @@
 # kill -9 of cairnd in a pause and a restart, which resumes and completes
 # without going above the planned canary size; the API's scope rules.
 #
-# Tier: fast (bounded: every wait has a timeout; about 30 s).
+# Tier: fast (bounded: every wait has a timeout; about 60 s).
 . "$(dirname "$0")/lib.sh"
 
 SIM=${CAIRN_SIM:-$BUILDDIR/cairn-sim}
@@ -213,6 +213,13 @@ check "bad: a later sync of the same commit is not attempted (no new operation)"
 check "bad: the canary stays at 0" test "$(rs_replicas app:bad)" = 0
 check "bad: the message still names the rolled-back commit" \
 	grep -q "rolled back from ${BAD:0:7}" <<<"$(app_message)"
+
+# a retry through the API rolls the same commit out again (and it aborts again)
+post $DEPTOK /api/v1/apps/web/rollout/retry >/dev/null
+check "retry: POST .../rollout/retry is accepted (202)" test "$CODE" = 202
+retried() { for _ in $(seq 150); do curl -s "$API/metrics" | grep -q '^cairn_rollout_aborts_total{app="web"} 2$' && return 0; sleep 0.1; done; return 1; }
+check "retry: the commit is rolled out again and aborted a second time" retried
+check "retry: the canary is back at 0, stable at 4" test "$(rs_replicas app:bad) $(rs_replicas app:v2)" = "0 4"
 
 # 4. an indefinite pause continued by `cairn rollout promote`
 rollout app:v4 '[{setWeight: 25}, {pause: {}}]'

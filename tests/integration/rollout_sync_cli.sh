@@ -111,6 +111,12 @@ sync
 check "bad: syncing the same commit again is refused (exit 1)" test "$RC" = 1
 check "bad: and says why" grep -q "not synced again until a newer commit or 'cairn rollout retry web'" "$TMP/out"
 check "bad: the canary stays at 0" test "$(replicas app:bad)" = 0
+"$CAIRN" rollout retry web --config cairn.yaml >/dev/null
+sync
+check "bad: after 'cairn rollout retry' the commit is rolled out again (and aborts: exit 1)" \
+	test "$RC" = 1
+check "bad: the retry started a new canary" grep -q '"request":"retry"' "$TMP/out"
+check "bad: which was rolled back again" grep -q "rolled back from ${BAD:0:7}" "$TMP/out"
 
 push app:v4 '[{setWeight: 25}, {pause: {}}]'
 sync
