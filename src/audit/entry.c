@@ -11,11 +11,36 @@
 #include "cairn/json.h"
 
 static const char *const known_actions[] = {
-        "sync.started",    "sync.succeeded",  "sync.failed",
-        "prune",           "drift.detected",  "drift.corrected",
-        "rollback",        "promotion",       "rollout.step",
-        "rollout.aborted", "policy.denied",   "key.rotated",
-        "config.reloaded", "audit.torn-tail", NULL,
+        "sync.started",
+        "sync.succeeded",
+        "sync.failed",
+        "prune",
+        "drift.detected",
+        "drift.corrected",
+        "rollback",
+        "promotion",
+        "rollout.step",
+        "rollout.aborted",
+        "policy.denied",
+        "key.rotated",
+        "config.reloaded",
+        "audit.torn-tail",
+        /* cairnd: authenticated requests and the triggers that queue a sync */
+        "app.sync.requested",
+        "app.rollback.requested",
+        "trigger.push",
+        "trigger.webhook",
+        /* the rollout engine and the operator requests it consumes */
+        "rollout.promoted",
+        "rollout.completed",
+        "rollout.measurement",
+        "rollout.promote.requested",
+        "rollout.promote-full.requested",
+        "rollout.pause.requested",
+        "rollout.resume.requested",
+        "rollout.abort.requested",
+        "rollout.retry.requested",
+        NULL,
 };
 
 /*
