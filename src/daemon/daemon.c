@@ -25,6 +25,7 @@
 #include "cairn/render.h"
 #include "cairn/state.h"
 #include "cairnd.h"
+#include "driftd.h"
 
 static void defs_free(struct cairnd_defs *x)
 {
@@ -373,7 +374,7 @@ int cairnd_start(cairnd *d)
 	int rc;
 
 	if ((rc = cairn_sched_start(d->sched)) < 0 || (rc = cairn_http_start(d->http)) < 0 ||
-	    (rc = cairnd_rollouts_start(d)) < 0)
+	    (rc = cairnd_rollouts_start(d)) < 0 || (rc = cairnd_drift_start(d)) < 0)
 		return rc;
 	d->port = cairn_http_port(d->http);
 	cairn_http_set_ready(d->http, 1);
@@ -412,6 +413,7 @@ int cairnd_reload(cairnd *d)
 	d->defs = x;
 	pthread_mutex_unlock(&d->mu);
 	cairnd_defs_put(d, old);
+	cairnd_drift_reload(d);
 	cairnd_audit(d, "cairnd", "config.reloaded", NULL, NULL,
 	             json_pack("{s:s, s:i, s:i}", "config", d->config_path, "applications",
 	                       (int)cairn_app_set_count(x->apps), "tokens", (int)n_tokens));
@@ -423,6 +425,7 @@ int cairnd_reload(cairnd *d)
 int cairnd_stop(cairnd *d, int64_t grace_ms)
 {
 	cairn_http_set_ready(d->http, 0);
+	cairnd_drift_stop(d);
 	return cairn_sched_stop(d->sched, grace_ms);
 }
 
@@ -430,6 +433,7 @@ void cairnd_free(cairnd *d)
 {
 	if (!d)
 		return;
+	cairnd_drift_stop(d);
 	cairn_http_free(d->http);
 	cairnd_rollouts_free(d);
 	cairn_sched_free(d->sched);

@@ -19,6 +19,7 @@
 #include "cairn/log.h"
 #include "cairn/state.h"
 #include "cairnd.h"
+#include "driftd.h"
 
 /* Everything one reconcile holds; live_dispose() frees it. */
 struct live {
@@ -278,6 +279,8 @@ static int reconcile(cairnd *d, const char *name, enum cairnd_mode mode, int64_t
 		rc = run(&l, mode, hid, sum);
 	if (rc == 0)
 		rc = cairnd_rollouts_reconciled(d, &l.ctx, &l.req, held[0] ? held : NULL, sum);
+	if (rc == 0)
+		cairnd_drift_reconciled(d, l.app, l.env, &l.req, l.state);
 out:
 	cairnd_events_reconciled(d, l.app, why, rc, sum);
 	if (rc < 0) {
