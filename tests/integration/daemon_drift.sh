@@ -5,7 +5,9 @@
 # `web-heal` with selfHeal; `kubectl scale` / `kubectl patch` of a managed
 # field is recorded (GET /api/v1/drift, `cairn drift list`), announced
 # (drift.* events, /metrics) and, with selfHeal only, put back; a second
-# push that adds an object is watched; SIGTERM stops the watcher promptly.
+# push that adds an object is watched, a reload that drops an app stops
+# watching it; SIGTERM stops the watcher promptly; a bad
+# CAIRN_DRIFT_INTERVAL is refused.
 #
 # Tier: fast (bounded: every wait has a timeout; about 15 s).
 . "$(dirname "$0")/lib.sh"
@@ -178,6 +180,15 @@ check "a drift of the newly added object is recorded" until_is 'ConfigMap no /da
 kubectl -n heal patch cm extra --type merge -p '{"data":{"k":"changed"}}' >/dev/null
 check "and with selfHeal put back" until_is e1 50 cmval heal extra
 
+# a reload that drops an app stops watching it
+app web-heal heal true >apps.yaml
+kill -HUP "$DPID"
+check "a reload dropping web-dev restarts the watcher over web-heal's 3 objects" watching 3
+kubectl -n dev scale deploy web --replicas=6 >/dev/null
+sleep 1.5
+check "web-dev, no longer defined, is not watched (no new record)" \
+	test "$(drift_rec web-dev web)" = "Deployment no /spec/replicas 2 5"
+
 # SIGTERM stops the watcher promptly
 kill "$EVPID" 2>/dev/null
 wait "$EVPID" 2>/dev/null
@@ -192,5 +203,8 @@ MS=$(((t1 - t0) / 1000000))
 echo "# SIGTERM to exit: $MS ms"
 check "SIGTERM: cairnd exits 0" test "$RC" = 0
 check "within 5 s with the drift watches running" test "$MS" -lt 5000
+CAIRN_DRIFT_INTERVAL=soon "$CAIRND" --config cairn.yaml --poll off >/dev/null 2>"$TMP/bad.err"
+check "a bad CAIRN_DRIFT_INTERVAL stops cairnd at start" test $? = 1
+check "saying why" grep -q "bad CAIRN_DRIFT_INTERVAL 'soon': expected a duration" "$TMP/bad.err"
 if [ -n "${VERBOSE:-}" ]; then sed 's/^/# /' "$TMP/cairnd.err"; fi
 done_testing
