@@ -7,7 +7,9 @@
 # cairnd, then walks through: push the app -> synced and healthy; push a
 # change -> live, with the measured push-to-live time; change a live object
 # with kubectl -> drift detected and corrected; the deployment history; the
-# signed audit trail. Everything it starts is stopped (by PID) and its
+# signed audit trail; then (Prometheus scraping cairn-sim) a canary
+# Rollout promoted through 20% and 50% after its analysis passed, and a bad
+# version rolled back by itself. Everything it starts is stopped (by PID) and its
 # temporary directory removed when it exits, whatever happens.
 #
 # Needs nothing but a Debian 12 machine: scripts/install-deps.sh is run
@@ -48,7 +50,7 @@ fail() {
 # ---- build -------------------------------------------------------------------
 step "build"
 ./scripts/install-deps.sh
-for t in kubectl git curl python3; do
+for t in kubectl git curl python3 prometheus; do
 	command -v "$t" >/dev/null 2>&1 || fail "'$t' is not installed (scripts/install-deps.sh should provide it)"
 done
 if [ -n "${CAIRN_DEMO_BUILD:-}" ]; then
@@ -76,7 +78,7 @@ CAIRN="$B/cairn"
 
 # ---- the clean-up, set before anything is started ------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/cairn-demo.XXXXXX")
-sim_pid='' daemon_pid='' watch_pid=''
+sim_pid='' daemon_pid='' watch_pid='' prom_pid='' nudge_pid=''
 stop_pid() { # stop_pid PID: TERM, wait up to 10 s, then KILL
 	local pid=$1
 	[ -n "$pid" ] || return 0
@@ -103,7 +105,9 @@ finish() {
 		fi
 	fi
 	stop_pid "$watch_pid"
+	stop_pid "$nudge_pid"
 	stop_pid "$daemon_pid"
+	stop_pid "$prom_pid"
 	stop_pid "$sim_pid"
 	if [ -n "${CAIRN_DEMO_KEEP:-}" ]; then
 		printf 'demo: kept %s\n' "$work" >&3
@@ -141,12 +145,39 @@ now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # ---- the cluster ---------------------------------------------------------------
 step "start cairn-sim, a local Kubernetes API on 127.0.0.1"
+# Its traffic model answers every Service's requests (200 a second each) with
+# the error ratio of the first rule matching the Pod's image: guestbook 1.8.0
+# fails 30% of them, everything else 1%.
 "$B/cairn-sim" --listen 127.0.0.1:0 --kubeconfig-out "$KUBECONFIG" --pod-ready-delay 200ms \
+	--metrics-listen 127.0.0.1:0 --traffic-rps 200 \
+	--traffic-rule 'image=*/guestbook:1.8.0,error_ratio=0.3' --traffic-rule 'error_ratio=0.01' \
 	>"$work/sim.out" 2>"$work/sim.err" &
 sim_pid=$!
 wait_for 10 "cairn-sim to write its kubeconfig" test -s "$KUBECONFIG"
+wait_for 10 "cairn-sim to open its metrics listener" grep -q '^metrics on' "$work/sim.out"
 SERVER=$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server}')
+METRICS=$(sed -n 's/^metrics on //p' "$work/sim.out")
 say "cairn-sim (pid $sim_pid) serves $SERVER; its pods become ready 200 ms after they are created"
+say "its request counters per Pod: http://$METRICS/metrics (guestbook 1.8.0 answers 30% errors, others 1%)"
+
+step "start Prometheus on 127.0.0.1, scraping cairn-sim every second"
+PROM_PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PROM="http://127.0.0.1:$PROM_PORT"
+cat >"$work/prometheus.yml" <<EOF
+global: {scrape_interval: 1s, scrape_timeout: 1s, evaluation_interval: 1s}
+scrape_configs:
+- job_name: cairn-sim
+  static_configs: [{targets: ['$METRICS']}]
+EOF
+prometheus --config.file="$work/prometheus.yml" --storage.tsdb.path="$work/prometheus" \
+	--web.listen-address="127.0.0.1:$PROM_PORT" >"$work/prometheus.log" 2>&1 &
+prom_pid=$!
+prom_ready() {
+	kill -0 "$prom_pid" 2>/dev/null || fail "prometheus exited (log: $work/prometheus.log)"
+	curl -sf "$PROM/-/ready"
+}
+wait_for 30 "Prometheus to be ready" prom_ready
+say "Prometheus (pid $prom_pid) serves $PROM; the canary's analysis queries it"
 
 # ---- the repository --------------------------------------------------------------
 step "create a git repository with the guestbook app and the dev/staging/prod environments"
@@ -156,6 +187,10 @@ git clone -q "$REPO" "$work/checkout" 2>/dev/null
 W="$work/checkout"
 mkdir -p "$W/guestbook" "$W/environments" "$W/apps"
 cp -r examples/guestbook/base examples/guestbook/overlays "$W/guestbook/"
+# guestbook-canary: the same app as an Argo Rollouts canary gated by
+# Prometheus (examples/guestbook-canary), deployed to dev-canary.
+cp -r examples/guestbook-canary "$W/guestbook-canary"
+sed -i "s|PROMETHEUS_URL|$PROM|" "$W/guestbook-canary/analysis.yaml"
 # The example environments name clusters on 127.0.0.1:6443/6444; here all
 # three share the simulator.
 for e in dev staging prod; do
@@ -164,13 +199,13 @@ for e in dev staging prod; do
 	grep -q "kubeconfig: \"$KUBECONFIG\"" "$W/environments/$e.yaml" ||
 		fail "could not point environments/$e.yaml at the simulator"
 done
-application() { # application ENV AUTOMATED
+application() { # application ENV AUTOMATED [NAME PATH NAMESPACE]
 	cat <<EOF
 ---
 apiVersion: argoproj.io/v1alpha1
 kind: Application
 metadata:
-  name: guestbook-$1
+  name: ${3:-guestbook-$1}
   labels:
     cairn.dev/app: guestbook
     cairn.dev/environment: $1
@@ -179,10 +214,10 @@ spec:
   source:
     repoURL: file://$REPO
     targetRevision: main
-    path: guestbook/overlays/$1
+    path: ${4:-guestbook/overlays/$1}
   destination:
     server: "$SERVER"
-    namespace: $1-guestbook
+    namespace: ${5:-$1-guestbook}
   syncPolicy:
 EOF
 	if [ "$2" = yes ]; then
@@ -194,8 +229,10 @@ EOF
 	application dev yes
 	application staging yes
 	application prod no
+	application dev yes guestbook-canary guestbook-canary dev-canary
 } >"$W/apps/guestbook.yaml"
 say "$REPO: guestbook/{base,overlays/dev,staging,prod}, environments/, apps/guestbook.yaml"
+say "guestbook-canary/: the guestbook as a canary Rollout with a Prometheus analysis (dev-canary)"
 say "prod is not automated (environments/prod.yaml: autoSync false): it waits for a promotion"
 say "cairnd reads the Applications and Environments from the checkout; the manifests from git"
 
@@ -258,6 +295,7 @@ REV=$(git -C "$REPO" rev-parse main)
 say "pushed $REV; the pre-receive hook validated it, post-receive told cairnd"
 wait_for 30 "guestbook-dev to be Synced and Healthy at $REV" synced guestbook-dev "$REV" Healthy
 wait_for 30 "guestbook-staging to be Synced and Healthy at $REV" synced guestbook-staging "$REV" Healthy
+wait_for 30 "guestbook-canary to be Synced and Healthy at $REV" synced guestbook-canary "$REV" Healthy
 run "$CAIRN" app get guestbook-dev "${CFG[@]}"
 DEPLOY_COLS='custom-columns=DEPLOYMENT:.metadata.name,REPLICAS:.spec.replicas,READY:.status.readyReplicas,IMAGE:.spec.template.spec.containers[0].image'
 run kubectl get deploy -n dev-guestbook -o "$DEPLOY_COLS"
@@ -327,11 +365,169 @@ watch_pid=''
 step "the deployment history of guestbook-dev"
 run "$CAIRN" app history guestbook-dev "${CFG[@]}"
 
-# ---- 5. rollouts (to come) ---------------------------------------------------------------
-# ROLLOUT DEMO GOES HERE (issue 11, progressive delivery): push v2 with a
-# canary strategy -> 20% of the traffic -> analysis passes -> promoted to
-# 100%; then push a bad v3 -> analysis fails -> rolled back automatically.
-# Added by the rollout engineer when the engine lands; leave this marker.
+# ---- 5. rollouts ---------------------------------------------------------------------------
+# Progressive delivery (issue 11): push v2 of guestbook-canary -> canary 20%
+# -> analysis against Prometheus passes -> 50% -> promoted; then push a bad
+# v3 -> the analysis fails -> rolled back by itself, with the decision, the
+# measurements and the time from the breach to the rollback.
+CANARY_DIR="$W/guestbook-canary"
+RO_JSON="$work/rollout.json"
+rollout_get() { # the rollout of guestbook-canary with all its events, as JSON
+	"$CAIRN" rollout get guestbook-canary "${CFG[@]}" -o json --events 0 >"$RO_JSON" 2>/dev/null
+}
+rollout_is() { # rollout_is PHASE REV
+	rollout_get && python3 -c 'import json,sys; j=json.load(open(sys.argv[1]))
+sys.exit(0 if (j.get("phase"), j.get("revision")) == (sys.argv[2], sys.argv[3]) else 1)' \
+		"$RO_JSON" "$1" "$2"
+}
+# The rollout followed from outside: every 50 ms, the rollout as cairnd's API
+# reports it and the ReplicaSets as the API server does. Prints a line when
+# either changes; exits 0 when the rollout of REV is Healthy, or Degraded
+# with the new image at 0 ready Pods; its last line is "zero T_MS" (the first
+# time after the canary had a ready Pod, or after the rollout went Degraded,
+# that it had none), "up T_MS" the first time it had one.
+cat >"$work/watch.py" <<'PY'
+import json, ssl, sys, time, urllib.request
+api, view, server, ca, token, ns, img, rev, t0 = sys.argv[1:10]
+t0 = int(t0)
+ctx = ssl.create_default_context(cafile=ca)
+def get(url, tok, c=None):
+    rq = urllib.request.Request(url, headers={"Authorization": "Bearer " + tok})
+    with urllib.request.urlopen(rq, context=c, timeout=5) as r:
+        return json.load(r)
+now = lambda: int(time.time() * 1000)
+last, up, zero, end = None, None, None, time.time() + 90
+while time.time() < end:
+    try:
+        ro = get(api + "/api/v1/apps/guestbook-canary/rollouts", view)["items"][0]
+        rs = get(server + "/apis/apps/v1/namespaces/" + ns +
+                 "/replicasets?labelSelector=cairn.dev%2Frollout%3Dguestbook", token, ctx)["items"]
+    except Exception:
+        time.sleep(0.05)
+        continue
+    t = now()
+    sets = sorted(((x["spec"]["template"]["spec"]["containers"][0]["image"].split(":")[-1],
+                    (x.get("status") or {}).get("readyReplicas", 0), x["spec"].get("replicas", 0))
+                   for x in rs))
+    ready = sum(r for i, r, _ in sets if i == img)
+    if up is None and ready > 0:
+        up = t
+    mine = ro.get("revision") == rev
+    if zero is None and ready == 0 and mine and (up is not None or ro.get("phase") == "Degraded"):
+        zero = t
+    view_line = "%s  weight %s  %s" % (ro.get("phase"), ro.get("weight"),
+                                       "  ".join("%s %d/%d" % s for s in sets if s[2] or s[1]))
+    if mine and view_line != last:
+        last = view_line
+        print("%6d ms  %s" % (t - t0, view_line), flush=True)
+    if mine and (ro.get("phase") == "Healthy" or (ro.get("phase") == "Degraded" and zero)):
+        if up:
+            print("up %d" % up)
+        if zero:
+            print("zero %d" % zero)
+        sys.exit(0)
+    time.sleep(0.05)
+print("timed out; last: %s" % last)
+sys.exit(1)
+PY
+# watch_rollout TAG REV: follow the rollout of REV (image tag TAG) to its end;
+# sets T_UP and T_ZERO (ms since the epoch) from the watcher's last lines
+watch_rollout() {
+	python3 "$work/watch.py" "$API" "$VIEW_TOKEN" "$SERVER" "$work/sim-ca.pem" "$SIM_TOKEN" \
+		dev-canary "$1" "$2" "$t0" >"$work/watch.out" 2>&1 || {
+		sed 's/^/   /' "$work/watch.out"
+		fail "the rollout of $2 did not end"
+	}
+	grep -v '^up \|^zero ' "$work/watch.out" | sed 's/^/   /'
+	T_UP=$(sed -n 's/^up //p' "$work/watch.out")
+	T_ZERO=$(sed -n 's/^zero //p' "$work/watch.out")
+}
+# canary_rs: "TAG READY/REPLICAS" of each ReplicaSet of the Rollout
+canary_rs() {
+	curl -sf --cacert "$work/sim-ca.pem" -H "Authorization: Bearer $SIM_TOKEN" \
+		"$SERVER/apis/apps/v1/namespaces/dev-canary/replicasets?labelSelector=cairn.dev%2Frollout%3Dguestbook" |
+		python3 -c 'import json,sys
+for rs in json.load(sys.stdin)["items"]:
+    print("%s %s/%s" % (rs["spec"]["template"]["spec"]["containers"][0]["image"].split(":")[-1],
+          (rs.get("status") or {}).get("readyReplicas", 0), rs["spec"].get("replicas", 0)))'
+}
+
+# cairn-sim moves the Pods of a bare ReplicaSet (which is what a Rollout is
+# made of) only when something writes to its store, else ~30 s later: while
+# the rollouts run, a ConfigMap is touched every 0.25 s (a simulator
+# limitation; a real cluster needs nothing of the kind).
+curl -sf --cacert "$work/sim-ca.pem" -H "Authorization: Bearer $SIM_TOKEN" -H 'Content-Type: application/json' \
+	-d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"sim-nudge"}}' \
+	"$SERVER/api/v1/namespaces/default/configmaps" >/dev/null || fail "could not create the sim-nudge ConfigMap"
+(
+	n=0
+	while sleep 0.25; do
+		n=$((n + 1))
+		curl -sf --cacert "$work/sim-ca.pem" -H "Authorization: Bearer $SIM_TOKEN" -X PATCH \
+			-H 'Content-Type: application/merge-patch+json' -d "{\"data\":{\"n\":\"$n\"}}" \
+			"$SERVER/api/v1/namespaces/default/configmaps/sim-nudge" >/dev/null 2>&1
+	done
+) &
+nudge_pid=$!
+
+step "git push v2 of guestbook-canary (1.7.0): canary 20% -> analysis against Prometheus -> 50% -> promoted"
+sed -i 's|image: registry.local/guestbook:.*|image: registry.local/guestbook:1.7.0|' "$CANARY_DIR/rollout.yaml"
+t0=$(now_ms)
+push "guestbook-canary 1.7.0"
+V2=$(git -C "$REPO" rev-parse main)
+say "pushed $V2 (1.7.0 answers 1% errors); the ReplicaSets shown as TAG READY/REPLICAS:"
+watch_rollout 1.7.0 "$V2"
+rollout_is Healthy "$V2" || fail "the rollout of $V2 is not Healthy: $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get("message"))' "$RO_JSON")"
+say "promoted: push to Healthy in $(($(now_ms) - t0)) ms"
+run "$CAIRN" rollout get guestbook-canary "${CFG[@]}" --events 12
+
+step "git push v3 (1.8.0), which answers 30% errors: the analysis fails and the rollout rolls back by itself"
+sed -i 's|image: registry.local/guestbook:.*|image: registry.local/guestbook:1.8.0|' "$CANARY_DIR/rollout.yaml"
+t0=$(now_ms)
+push "guestbook-canary 1.8.0"
+V3=$(git -C "$REPO" rev-parse main)
+say "pushed $V3"
+watch_rollout 1.8.0 "$V3"
+rollout_is Degraded "$V3" || fail "the rollout of $V3 did not roll back"
+run "$CAIRN" rollout get guestbook-canary "${CFG[@]}" --events 12
+say "the decision and the measurements it was taken on:"
+python3 - "$RO_JSON" "$t0" "$T_ZERO" <<'PY' | sed 's/^/   /'
+import datetime, json, sys
+j = json.load(open(sys.argv[1]))
+t_push, t_zero = int(sys.argv[2]), int(sys.argv[3])
+ev = j.get("events", [])
+ev = ev[max(i for i, e in enumerate(ev) if e["kind"] == "start"):]
+ms = lambda at: int(datetime.datetime.strptime(at, "%Y-%m-%dT%H:%M:%S.%fZ")
+                    .replace(tzinfo=datetime.timezone.utc).timestamp() * 1000)
+for e in ev:
+    if e["kind"] == "measurement":
+        m = e["data"]
+        try:
+            v = ", ".join("%.4f" % x for x in json.loads(m.get("value") or "null"))
+        except (TypeError, ValueError):
+            v = m.get("value")
+        print("measurement  %s  %s = [%s]  %s" % (e["at"][11:23], m["metric"], v, m["phase"]))
+abort = [e for e in ev if e["kind"] == "abort"]
+print("decision     %s  %s" % (abort[-1]["at"][11:23], abort[-1]["data"]["reason"]) if abort else "decision: none")
+failed = [e for e in ev if e["kind"] == "measurement" and e["data"]["phase"] in ("Failed", "Error")]
+canary = ev[0]["data"]["hash"]
+scaled = [e for e in ev if e["kind"] == "scale" and e["data"].get("hash") == canary
+          and e["data"].get("replicas") == 0]
+print("time to rollback:")
+if failed:
+    t_fail = failed[0]["data"]["at"] // 1000
+    if scaled:
+        print("  %6d ms  from the failing measurement to the canary scaled to 0" % (ms(scaled[0]["at"]) - t_fail))
+    print("  %6d ms  from the failing measurement to 0 ready canary Pods" % (t_zero - t_fail))
+print("  %6d ms  from git push to 0 ready canary Pods" % (t_zero - t_push))
+PY
+say "the app: $(status guestbook-canary)"
+stable_back() { canary_rs | grep -qx '1.7.0 5/5'; }
+wait_for 20 "the stable (1.7.0) to be back at 5 ready Pods" stable_back
+say "the ReplicaSets now: $(canary_rs | tr '\n' ' ')"
+say "git still says 1.8.0; cairnd does not sync that revision again until a new commit or 'cairn rollout retry'"
+stop_pid "$nudge_pid"
+nudge_pid=''
 
 # ---- 6. audit ------------------------------------------------------------------------------
 step "the signed audit trail: what cairnd did and on whose behalf"

@@ -5,11 +5,11 @@
 # it started and removes its directory, and that a failing step is named
 # and exits non-zero.
 #
-# Tier: fast (bounded: each demo run is killed after 150 s; about 15 s
-# with an -O2 build, longer with the sanitizers).
+# Tier: fast (bounded: each demo run is killed after 240 s; about 50 s
+# with an -O2 build, about 110 s with the sanitizers under load).
 . "$(dirname "$0")/lib.sh"
 
-for t in kubectl git curl python3 timeout; do
+for t in kubectl git curl python3 timeout prometheus; do
 	if ! command -v $t >/dev/null 2>&1; then
 		echo "1..0 # SKIP $t is not installed"
 		exit 0
@@ -29,7 +29,7 @@ demo() {
 	shift
 	rm -rf "$TMP/t" && mkdir -p "$TMP/t"
 	env TMPDIR="$TMP/t" CAIRN_DEMO_BUILD="$BUILDDIR" "$@" \
-		timeout -k 5 150 "$SRCDIR/demo.sh" >"$out" 2>&1
+		timeout -k 5 240 "$SRCDIR/demo.sh" >"$out" 2>&1
 	RC=$?
 }
 has() { grep -q -- "$1" "$TMP/demo.out"; }
@@ -58,7 +58,26 @@ check "the history lists both deployments ($HIST)" test "$HIST" = 2
 check "the audit trail shows the syncs" has_re "cairnd sync.succeeded app=guestbook-dev"
 check "and verifies" has_re "^  ok: [0-9]+ entries"
 check "cairnd exits 0 on SIGTERM" has "cairnd exited 0 on SIGTERM"
-check "the rollout marker is in demo.sh" grep -q "ROLLOUT DEMO GOES HERE" "$SRCDIR/demo.sh"
+check "Prometheus starts on 127.0.0.1" has_re "Prometheus \(pid [0-9]+\) serves http://127.0.0.1:[0-9]+"
+V2OUT=$(sed -n '/git push v2 of guestbook-canary/,/git push v3/p' "$TMP/demo.out")
+V3OUT=$(sed -n '/git push v3/,/signed audit trail/p' "$TMP/demo.out")
+check "v2: the canary runs at weight 20" grep -q "Progressing  weight 20 " <<<"$V2OUT"
+check "v2: then at weight 50" grep -q "Progressing  weight 50 " <<<"$V2OUT"
+check "v2: promoted (push to Healthy printed)" has_re "promoted: push to Healthy in [0-9]+ ms"
+check "v2: rollout get says Healthy, rollout completed" grep -Eq "Message: +rollout completed" <<<"$V2OUT"
+check "v3: rollout get says rolled back by the failed analysis" \
+	grep -Eq "Message: +rolled back from [0-9a-f]{7}: analysis 'error-ratio' metric 'error-ratio' Failed" <<<"$V3OUT"
+check "v3: the failing measurement (about 30% errors) is printed" \
+	grep -Eq "measurement .* error-ratio = \[0\.(29|30)[0-9]*\] +Failed" <<<"$V3OUT"
+check "v3: the decision is printed" grep -Eq "decision +[0-9:.]+ +analysis 'error-ratio'" <<<"$V3OUT"
+check "v3: the time from the breach to 0 ready canary Pods is printed" \
+	grep -Eq "[0-9]+ ms +from the failing measurement to 0 ready canary Pods" <<<"$V3OUT"
+check "v3: the stable (1.7.0) is back at 5 of 5, the canary at 0" \
+	grep -Eq "the ReplicaSets now: .*1\.7\.0 5/5 .*1\.8\.0 0/0" <<<"$V3OUT"
+check "v3: the app is Degraded at the rolled-back revision" \
+	grep -Eq "the app: Synced Degraded [0-9a-f]{40}" <<<"$V3OUT"
+PPID_=$(sed -n 's/.*Prometheus (pid \([0-9]*\)).*/\1/p' "$TMP/demo.out")
+check "Prometheus is gone afterwards" test -n "$PPID_" -a -z "$(alive "$PPID_" && echo y)"
 DPID=$(sed -n 's/.*cairnd (pid \([0-9]*\)).*/\1/p' "$TMP/demo.out")
 SPID=$(sed -n 's/.*cairn-sim (pid \([0-9]*\)).*/\1/p' "$TMP/demo.out")
 check "cairnd is gone afterwards" test -n "$DPID" -a -z "$(alive "$DPID" && echo y)"
