@@ -107,8 +107,10 @@ static cairn_sched *make(struct fake *f, unsigned workers, int64_t poll_ms)
 
 	o.workers = workers;
 	o.poll_ms = poll_ms;
-	o.backoff_min_ms = 200;
-	o.backoff_max_ms = 800;
+	/* long enough that a loaded machine's scheduling delays (hundreds of
+	 * ms) cannot be mistaken for a back-off that ended early */
+	o.backoff_min_ms = 1000;
+	o.backoff_max_ms = 4000;
 	o.fn = fake_fn;
 	o.ud = f;
 	ck_assert_int_eq(cairn_sched_new(&s, &o), 0);
@@ -198,7 +200,7 @@ START_TEST(backoff)
 
 	fake_init(&f);
 	f.fail = 1 << 1;     /* "b" fails, "a" does not */
-	s = make(&f, 2, 50); /* polls every ~50 ms, back-off 200..800 ms */
+	s = make(&f, 2, 50); /* polls every ~50 ms, back-off 1..4 s */
 	ck_assert_int_eq(cairn_sched_trigger(s, "b", "api"), 0);
 	ck_assert_int_ge(wait_runs(&f, 1, 1), 1);
 	usleep(20000);
@@ -206,9 +208,9 @@ START_TEST(backoff)
 	ck_assert_uint_eq(info.failures, 1);
 	ck_assert_int_eq(info.last_rc, CAIRN_ERROR);
 	before = cairn_time_mono();
-	ck_assert_int_gt(info.retry_at, before + 100000); /* ~200 ms away */
-	/* in 150 ms an unbacked app polls ~3 times; the failing one not again */
-	usleep(150000);
+	ck_assert_int_gt(info.retry_at, before + 500000); /* ~1 s away */
+	/* in 300 ms an unbacked app polls ~6 times; the failing one not again */
+	usleep(300000);
 	ck_assert_int_eq(f.runs[1], 1);
 	ck_assert_int_ge(f.runs[0], 2);
 	/* the second failure doubles the back-off */
@@ -216,7 +218,7 @@ START_TEST(backoff)
 	usleep(20000);
 	ck_assert_int_eq(cairn_sched_info(s, "b", &info), 0);
 	ck_assert_uint_eq(info.failures, 2);
-	ck_assert_int_gt(info.retry_at, cairn_time_mono() + 250000);
+	ck_assert_int_gt(info.retry_at, cairn_time_mono() + 1250000); /* ~2 s away */
 	/* an explicit trigger ignores the back-off; success resets it */
 	pthread_mutex_lock(&f.mu);
 	f.fail = 0;
