@@ -35,6 +35,7 @@ struct dapp {
 	cairn_ignore *ig;
 	cairn_sync_request req;
 	cairn_drift_mode mode;
+	int paused; /* a sync of another render runs: left out of the detector */
 };
 
 struct driftd;
@@ -285,6 +286,7 @@ static void halt(struct driftd *dd, struct dcluster *c)
 	c->nv = 0;
 	c->running = 0;
 	c->done = 0;
+	pthread_cond_broadcast(&dd->cv); /* cairnd_drift_reconciling() waits for this */
 }
 
 /* Start a detector over the cluster's table as it is now; dd->mu held. */
@@ -292,12 +294,16 @@ static void launch(struct driftd *dd, struct dcluster *c)
 {
 	c->nv = 0;
 	for (size_t i = 0; i < c->n; i++) {
-		c->run[i] = c->apps[i];
-		c->run[i]->refs++;
-		c->v[i].req = &c->run[i]->req;
-		c->v[i].mode = c->run[i]->mode;
+		if (c->apps[i]->paused)
+			continue;
+		c->run[c->nv] = c->apps[i];
+		c->run[c->nv]->refs++;
+		c->v[c->nv].req = &c->run[c->nv]->req;
+		c->v[c->nv].mode = c->run[c->nv]->mode;
 		c->nv++;
 	}
+	if (c->nv == 0)
+		return;
 	c->stop = 0;
 	c->done = 0;
 	c->n_seen = 0;
@@ -341,7 +347,7 @@ static void *manager_main(void *arg)
 				continue;
 			halt(dd, c);
 			c->dirty = 0;
-			if (c->n > 0 && !dd->stopping)
+			if (!dd->stopping)
 				launch(dd, c);
 		}
 		struct timespec ts;
@@ -407,21 +413,20 @@ int cairnd_drift_start(cairnd *d)
 	return 0;
 }
 
-/* Whether `req`'s render is what the app's last successful sync deployed. */
-static int deployed(cairn_state *st, const cairn_sync_request *req)
+/* The render hash of the app's newest history entry (its last successful sync), or "". */
+static void newest_hash(char *out, size_t size, cairn_state *st, const cairn_sync_request *req)
 {
 	cairn_state_history **v = NULL;
 	size_t n = 0;
-	int same;
 
-	if (!st || !req->render_hash ||
-	    cairn_state_history_list(&v, &n, st, req->app, req->env ? req->env : "") < 0) {
+	out[0] = '\0';
+	if (!st || cairn_state_history_list(&v, &n, st, req->app, req->env ? req->env : "") < 0) {
 		cairn_error_clear();
-		return 0;
+		return;
 	}
-	same = n > 0 && v[0]->render_hash && strcmp(v[0]->render_hash, req->render_hash) == 0;
+	if (n > 0 && v[0]->render_hash)
+		snprintf(out, size, "%s", v[0]->render_hash);
 	cairn_state_history_list_free(v, n);
-	return same;
 }
 
 /* The cluster `env` names, as the reconcile opens it (created when new); dd->mu held. */
@@ -472,28 +477,113 @@ static void forget(struct driftd *dd, const char *app, struct dcluster *keep)
 	}
 }
 
+/* The entry of `app` and its cluster, or NULL; dd->mu held. */
+static struct dapp *entry_of(struct driftd *dd, const char *app, struct dcluster **cp)
+{
+	for (size_t i = 0; i < dd->nc; i++)
+		for (size_t k = 0; k < dd->c[i].n; k++)
+			if (strcmp(dd->c[i].apps[k]->app, app) == 0) {
+				*cp = &dd->c[i];
+				return dd->c[i].apps[k];
+			}
+	return NULL;
+}
+
+static int running_with(const struct dcluster *c, const struct dapp *a)
+{
+	for (size_t i = 0; c->running && i < c->nv; i++)
+		if (c->run[i] == a)
+			return 1;
+	return 0;
+}
+
+void cairnd_drift_reconciling(cairnd *d, const cairn_app *app, const cairn_env *env,
+                              const cairn_sync_request *req, enum cairnd_mode mode)
+{
+	struct driftd *dd = find(d);
+	int automated = app && (app->automated || (env && env->auto_sync));
+	cairn_usec end = cairn_time_mono() + 5 * 1000 * 1000;
+	struct dcluster *c = NULL;
+	struct dapp *a;
+
+	if (!dd || !app || !req || mode == CAIRND_COMPARE ||
+	    (mode == CAIRND_SYNC_AUTO && !automated))
+		return;
+	pthread_mutex_lock(&dd->mu);
+	a = entry_of(dd, req->app, &c);
+	if (!a || a->paused ||
+	    (mode != CAIRND_ROLLBACK && a->hash && req->render_hash &&
+	     strcmp(a->hash, req->render_hash) == 0)) {
+		pthread_mutex_unlock(&dd->mu);
+		return;
+	}
+	a->paused = 1;
+	c->dirty = 1;
+	c->retry_at = 0;
+	pthread_cond_broadcast(&dd->cv);
+	while (!dd->stopping && running_with(c, a) && cairn_time_mono() < end) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_nsec += 50 * 1000 * 1000;
+		if (ts.tv_nsec >= 1000000000) {
+			ts.tv_sec++;
+			ts.tv_nsec -= 1000000000;
+		}
+		pthread_cond_timedwait(&dd->cv, &dd->mu, &ts);
+	}
+	pthread_mutex_unlock(&dd->mu);
+}
+
+/*
+ * A reconcile that did not deploy `req`'s render: a paused entry comes
+ * back when the deployed render is still the one it holds (a compare, a
+ * held revision), else it goes (a rollback deployed another one). dd->mu held.
+ */
+static void not_deployed(struct driftd *dd, const char *app, const char *newest)
+{
+	struct dcluster *c = NULL;
+	struct dapp *a = entry_of(dd, app, &c);
+
+	if (!a || !a->paused)
+		return;
+	if (a->hash && strcmp(a->hash, newest) == 0)
+		a->paused = 0;
+	else
+		forget(dd, app, NULL);
+	c->dirty = 1;
+	c->retry_at = 0;
+	pthread_cond_broadcast(&dd->cv);
+}
+
 void cairnd_drift_reconciled(cairnd *d, const cairn_app *app, const cairn_env *env,
                              const cairn_sync_request *req, cairn_state *st)
 {
 	struct driftd *dd = find(d);
+	char newest[80];
 	cairn_drift_mode mode;
-	struct dcluster *c;
+	struct dcluster *c, *ac = NULL;
 	struct dapp *a;
 	size_t k;
 
-	if (!dd || !app || !req || !deployed(st, req))
+	if (!dd || !app || !req)
 		return;
+	newest_hash(newest, sizeof(newest), st, req);
 	mode = mode_of(app, env);
 	pthread_mutex_lock(&dd->mu);
 	if (dd->stopping || !(c = cluster_of(dd, env))) {
 		pthread_mutex_unlock(&dd->mu);
 		return;
 	}
-	for (k = 0; k < c->n && strcmp(c->apps[k]->app, req->app) != 0; k++)
-		;
-	if (k < c->n && c->apps[k]->mode == mode && c->apps[k]->hash &&
-	    strcmp(c->apps[k]->hash, req->render_hash) == 0 &&
-	    strcmp(c->apps[k]->env, req->env ? req->env : "") == 0) {
+	if (!req->render_hash || strcmp(newest, req->render_hash) != 0) {
+		not_deployed(dd, req->app, newest);
+		pthread_mutex_unlock(&dd->mu);
+		return;
+	}
+	a = entry_of(dd, req->app, &ac);
+	if (a && ac == c && !a->paused && a->mode == mode && a->hash &&
+	    strcmp(a->hash, req->render_hash) == 0 &&
+	    strcmp(a->env, req->env ? req->env : "") == 0) {
 		pthread_mutex_unlock(&dd->mu);
 		return; /* watched already */
 	}

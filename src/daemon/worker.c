@@ -271,6 +271,9 @@ static int reconcile(cairnd *d, const char *name, enum cairnd_mode mode, int64_t
 	                l.req.revision, "trigger", why);
 	char held[600] = "";
 
+	/* the drift watcher lets go of the app before another render is applied */
+	cairnd_drift_reconciling(d, l.app, l.env, &l.req, mode);
+
 	/* a revision its rollout rolled back is compared, not synced (rollouts.c) */
 	if (mode != CAIRND_ROLLBACK &&
 	    cairnd_rollouts_held(held, sizeof(held), l.state, &l.req, mode))

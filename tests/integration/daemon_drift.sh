@@ -170,11 +170,18 @@ check "web-dev has no correction counted" sh -c "! grep -q '^cairn_drift_correct
 
 # a second push adds an object: the new render is watched
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: extra}\ndata: {k: e1}\n' >work/app/extra.yaml
+sed -i 's/nginx:1.25/nginx:1.26/' work/app/deploy.yaml
 (cd work && git add -A && git commit -qm v2 && git push -q origin HEAD:main 2>>"$TMP/push.err")
 REV2=$(git -C repo.git rev-parse main)
 check "a second push syncs web-dev" wait_rev web-dev "$REV2"
 check "and web-heal" wait_rev web-heal "$REV2"
 check "the watcher restarts over the new renders (2 x 3 objects)" watching 6
+image() { timeout 10 kubectl -n heal get deploy web -o jsonpath='{.spec.template.spec.containers[0].image}' 2>/dev/null; }
+sleep 1
+check "the new image synced to the selfHeal app stays (the old render is not put back)" \
+	test "$(image)" = nginx:1.26
+check "and cairn's own sync is never recorded as drift" \
+	sh -c "! curl -s -H 'Authorization: Bearer $VIEWTOK' '$API/api/v1/drift' | grep -q '\"fieldManager\":\"cairn\"'"
 kubectl -n dev patch cm extra --type merge -p '{"data":{"k":"changed"}}' >/dev/null
 check "a drift of the newly added object is recorded" until_is 'ConfigMap no /data/k "e1" "changed"' 50 drift_rec web-dev extra
 kubectl -n heal patch cm extra --type merge -p '{"data":{"k":"changed"}}' >/dev/null
