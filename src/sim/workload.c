@@ -730,17 +730,24 @@ static void prune_seen(sim_workloads *w)
 	json_decref(live);
 }
 
-/* A pass is skipped when nothing was written since the last one, no timer
- * is due and the settings did not change. A pass reconciles only what is
- * dirty (workload_index.c): Pods first, then their owners up the chain. */
+/* A pass is skipped when nothing was written since the last one began, no
+ * mark is left over, no timer is due and the settings did not change. A pass
+ * reconciles only what is dirty (workload_index.c): Pods first, then their
+ * owners up the chain. The pass's own writes count as changes for the next
+ * one (last_rv is the version at its start): a Pod a ReplicaSet created, or
+ * a ReplicaSet that turned available, is read and acted on 100 ms later,
+ * not when the next timer happens to fire (a rolling Deployment's deadline
+ * check, once a second), which made each step of a rollout take a second. */
 static void tick(sim_workloads *w)
 {
 	json_t *pods, *by_owner;
+	uint64_t rv;
 
 	w->now = cairn_time_now();
+	rv = sim_store_rv(w->srv->store);
 	if (!w->ticks || memcmp(&w->tick_cfg, &w->last_cfg, sizeof w->tick_cfg))
 		w->full = 1;
-	if (!w->full && sim_store_rv(w->srv->store) == w->last_rv && w->now < w->next_due)
+	if (!w->full && rv == w->last_rv && w->now < w->next_due && json_object_size(w->dirty) == 0)
 		return;
 	w->last_cfg = w->tick_cfg;
 	sim_wl__timers_fire(w);
@@ -761,7 +768,7 @@ static void tick(sim_workloads *w)
 	sim_wl__pass_end(w);
 	if (++w->ticks % 50 == 0)
 		prune_seen(w);
-	w->last_rv = sim_store_rv(w->srv->store);
+	w->last_rv = rv;
 }
 
 static void *run(void *arg)

@@ -55,7 +55,7 @@ typedef struct sim_workloads {
 	json_t *seen;   /* uid -> first-seen wall time (integer usec) */
 	uint64_t rng;
 	uint64_t ticks;
-	uint64_t last_rv;           /* store version after the last pass */
+	uint64_t last_rv;           /* store version at the start of the last pass */
 	cairn_usec next_due;        /* earliest pending timer */
 	struct sim_wl_cfg last_cfg; /* settings of the last pass */
 	/* The incremental part (see workload_index.c): parsed objects kept

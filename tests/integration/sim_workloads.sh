@@ -13,7 +13,8 @@ if ! command -v kubectl >/dev/null 2>&1 || ! command -v curl >/dev/null 2>&1; th
 fi
 SIMPID=
 WATCHPID=
-trap '[ -n "$WATCHPID" ] && kill "$WATCHPID" 2>/dev/null; [ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+SIM2PID=
+trap '[ -n "$WATCHPID" ] && kill "$WATCHPID" 2>/dev/null; [ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null; [ -n "$SIM2PID" ] && kill "$SIM2PID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 export HOME="$TMP/home" KUBECONFIG="$TMP/kubeconfig"
 mkdir -p "$HOME"
 
@@ -339,5 +340,73 @@ check "deleting a Deployment removes its ReplicaSets and Pods" \
 	wait_for 10 sh -c "[ -z \"\$(kubectl get rs,pods -l app=web -o name)\" ]"
 check "the simulator logged no errors" \
 	sh -c "! grep -v 'Failed to send the chunked response body' '$TMP/sim.err' | grep -qi error"
+
+
+# ---- a ReplicaSet created directly, on a simulator nobody else writes to ----
+# Its Pods are created after the pass's Pod phase, so only the next pass can
+# start them; that pass must come by itself (no timer is armed for a bare
+# ReplicaSet, and no other client writes here), within the ready delay and
+# one more second of the apply. Scaling up creates Pods the same way.
+if command -v jq >/dev/null 2>&1; then
+	KC2="$TMP/kubeconfig2"
+	"$SIM" --listen 127.0.0.1:0 --kubeconfig-out "$KC2" --openapi-dir "$K8S_OPENAPI" \
+		--pod-ready-delay 300ms >"$TMP/sim2.out" 2>"$TMP/sim2.err" &
+	SIM2PID=$!
+	for _ in $(seq 100); do
+		[ -s "$KC2" ] && [ -s "$TMP/sim2.out" ] && break
+		sleep 0.1
+	done
+	cfg2() { kubectl --kubeconfig "$KC2" config view --raw -o jsonpath="$1"; }
+	SERVER2=$(cfg2 '{.clusters[0].cluster.server}')
+	cfg2 '{.clusters[0].cluster.certificate-authority-data}' | base64 -d >"$TMP/ca2.pem"
+	TOKEN2=$(cfg2 '{.users[0].user.token}')
+	# solo_ready: how many Pods of ReplicaSet solo the kubelet's part has
+	# started (Running, Ready, on the node), read with a GET, not a write.
+	solo_ready() {
+		curl -s --max-time 5 --cacert "$TMP/ca2.pem" -H "Authorization: Bearer $TOKEN2" \
+			"$SERVER2/api/v1/namespaces/default/pods?labelSelector=app%3Dsolo" |
+			jq '[.items[] | select(.status.phase == "Running" and
+			     .spec.nodeName == "cairn-sim-node" and
+			     (.metadata.name | startswith("solo-")) and
+			     any(.status.conditions[]?; .type == "Ready" and .status == "True"))] | length'
+	}
+	# ready_within N MS: N such Pods within MS milliseconds from now
+	ready_within() {
+		local end=$(($(date +%s%3N) + $2)) n
+		while :; do
+			n=$(solo_ready)
+			[ "$n" = "$1" ] && return 0
+			[ "$(date +%s%3N)" -gt "$end" ] && { echo "# $n of $1 Pods ready after $2 ms"; return 1; }
+			sleep 0.05
+		done
+	}
+	cat >"$TMP/solo.yaml" <<'YAML'
+apiVersion: apps/v1
+kind: ReplicaSet
+metadata: {name: solo}
+spec:
+  replicas: 2
+  selector: {matchLabels: {app: solo, h: def}}
+  template:
+    metadata: {labels: {app: solo, h: def}}
+    spec:
+      containers: [{name: main, image: "nginx:1.25"}]
+YAML
+	timeout 30 kubectl --kubeconfig "$KC2" apply --server-side -f "$TMP/solo.yaml" >"$OUT" 2>&1
+	check "a bare ReplicaSet's 2 Pods are Running and Ready within the ready delay + 1 s" \
+		ready_within 2 1300
+	check "its status counts them ready (the next pass reaches the ReplicaSet)" \
+		wait_for 2 sh -c "[ \"\$(kubectl --kubeconfig '$KC2' get rs solo -o jsonpath='{.status.readyReplicas}/{.status.availableReplicas}')\" = 2/2 ]"
+	timeout 30 kubectl --kubeconfig "$KC2" scale rs solo --replicas=4 >"$OUT" 2>&1
+	check "scaled to 4, the new Pods are Running and Ready within the ready delay + 1 s" \
+		ready_within 4 1300
+	check "the scaled ReplicaSet's status counts 4 ready" \
+		wait_for 2 sh -c "[ \"\$(kubectl --kubeconfig '$KC2' get rs solo -o jsonpath='{.status.readyReplicas}')\" = 4 ]"
+	kill "$SIM2PID" 2>/dev/null
+	wait "$SIM2PID" 2>/dev/null
+	SIM2PID=
+else
+	ok "# SKIP jq is not installed: bare ReplicaSet checks"
+fi
 
 done_testing
