@@ -59,10 +59,17 @@ typedef struct cairn_config_token {
 /** Forges in the order of cairn_forge (cairn/daemon.h): github, gitlab, gitea, bitbucket. */
 #define CAIRN_CONFIG_FORGES 4
 
+/** Default `limits.webhookRate` (requests a second per source address) and
+ * `limits.webhookBurst`. */
+#define CAIRN_CONFIG_WEBHOOK_RATE 20.0
+#define CAIRN_CONFIG_WEBHOOK_BURST 100.0
+
 typedef struct cairn_config {
 	char *file;           /**< the configuration file read */
 	char *listen_api;     /**< `listen.api`, default "127.0.0.1:8470" */
 	char *listen_metrics; /**< `listen.metrics`, or NULL (metrics on the API address) */
+	char *tls_cert_file;  /**< `listen.tls.cert` (PEM), or NULL: plain HTTP */
+	char *tls_key_file;   /**< `listen.tls.key` (PEM); set together with tls_cert_file */
 	cairn_config_repo *repos;
 	size_t repo_count;
 	cairn_config_apps *apps;
@@ -84,6 +91,11 @@ typedef struct cairn_config {
 	 * cairn_track_mode (cairn/sync.h): 0 `annotation` (default), 1 `label`,
 	 * 2 `annotation+label` */
 	int tracking;
+	/** `limits.webhookRate`: webhook requests a second per source address
+	 * (0: no limit; default CAIRN_CONFIG_WEBHOOK_RATE), and
+	 * `limits.webhookBurst`, the bucket size (default CAIRN_CONFIG_WEBHOOK_BURST). */
+	double webhook_rate;
+	double webhook_burst;
 } cairn_config;
 
 /**

@@ -355,6 +355,11 @@ typedef struct cairn_http_opts {
 	cairn_http_trigger_cb on_trigger;
 	void *trigger_ud;
 	const char *version_string; /**< for cairn_build_info; default PACKAGE_VERSION */
+	/** PEM certificate (chain) and private key files: HTTPS on the TCP
+	 * listener (the Unix socket stays plain). Both or neither; copied.
+	 * Read at cairn_http_start() and again by cairn_http_tls_reload(). */
+	const char *tls_cert_file;
+	const char *tls_key_file;
 } cairn_http_opts;
 
 #define CAIRN_HTTP_OPTS_VERSION 1
@@ -386,6 +391,18 @@ int cairn_http_route(cairn_http *srv, const char *method, const char *path, int 
 
 /** Listen (TCP and/or Unix socket) and serve on background threads. */
 int cairn_http_start(cairn_http *srv);
+
+/**
+ * Re-read the TLS certificate and key files (cairnd's SIGHUP) and serve new
+ * connections with them. A new libmicrohttpd daemon is started on the same
+ * listening socket, then the old one stops accepting: its requests finish,
+ * its event streams end (clients reconnect), and it is stopped once its
+ * connections are gone or the idle timeout has passed. Nothing is dropped.
+ * @return 0 (also when the server has no TLS), or CAIRN_EINVAL/CAIRN_EIO/
+ *         CAIRN_ENOTFOUND for an unreadable or unusable pair, in which case
+ *         the running certificate stays. Thread-safe; reloads are serialised.
+ */
+int cairn_http_tls_reload(cairn_http *srv);
 
 /** The TCP port listened on (useful with port 0), or 0. */
 int cairn_http_port(const cairn_http *srv);

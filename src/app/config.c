@@ -13,6 +13,8 @@ void cairn_config_dispose(cairn_config *c)
 	free(c->file);
 	free(c->listen_api);
 	free(c->listen_metrics);
+	free(c->tls_cert_file);
+	free(c->tls_key_file);
 	for (size_t i = 0; i < c->repo_count; i++) {
 		cairn_config_repo *r = &c->repos[i];
 		free(r->url);
@@ -257,19 +259,9 @@ static int load_tokens(cairn_config *c, const json_t *arr, const struct app__whe
 	return 0;
 }
 
-static const struct app__field webhook_fields[] = {
-        {"secret", APP_F_STR, NULL},
-        {"secretFile", APP_F_STR, NULL},
-        {NULL, 0, NULL},
-};
-
-static const struct app__field webhooks_fields[] = {
-        {"github", APP_F_MAP, webhook_fields},
-        {"gitlab", APP_F_MAP, webhook_fields},
-        {"gitea", APP_F_MAP, webhook_fields},
-        {"bitbucket", APP_F_MAP, webhook_fields},
-        {NULL, 0, NULL},
-};
+/* Forges in CAIRN_CONFIG_FORGES order (cairn_forge of cairn/daemon.h). */
+static const char *const forge_names[CAIRN_CONFIG_FORGES] = {"github", "gitlab", "gitea",
+                                                             "bitbucket"};
 
 /* Read a secret file: at most 4 KiB, one trailing newline (CRLF too) stripped. */
 static int secret_file(char **out, const char *path, const struct app__where *w, const char *ptr,
@@ -304,8 +296,8 @@ static int secret_file(char **out, const char *path, const struct app__where *w,
 
 /*
  * `webhooks.<forge>`: `secret` inline or `secretFile` (relative to the
- * config file), not both. The key is checked here rather than in the
- * top-level field table so that the loader owns all of it.
+ * config file), not both. The keys themselves were checked against the
+ * schema table (src/app/schema.c).
  */
 static int load_webhooks(cairn_config *c, const json_t *wh, const char *base,
                          const struct app__where *w)
@@ -315,10 +307,8 @@ static int load_webhooks(cairn_config *c, const json_t *wh, const char *base,
 
 	if (wh == NULL)
 		return 0;
-	if ((rc = app__check_map(w, wh, webhooks_fields, "/webhooks", "webhooks")) < 0)
-		return rc;
 	for (size_t i = 0; i < CAIRN_CONFIG_FORGES; i++) {
-		const char *forge = webhooks_fields[i].name;
+		const char *forge = forge_names[i];
 		const json_t *f = json_object_get(wh, forge);
 
 		if (f == NULL)
@@ -346,6 +336,59 @@ static int load_webhooks(cairn_config *c, const json_t *wh, const char *base,
 	return 0;
 }
 
+/* `listen.tls`: a certificate and a key file (PEM), both or neither. */
+static int load_tls(cairn_config *c, const json_t *tls, const char *base,
+                    const struct app__where *w)
+{
+	int rc;
+
+	if (tls == NULL)
+		return 0;
+	if (!json_object_get(tls, "cert") || !json_object_get(tls, "key"))
+		return app__err(w, CAIRN_EINVAL, "/listen/tls",
+		                "listen.tls needs both 'cert' and 'key' (PEM files)");
+	if ((rc = path_dup(&c->tls_cert_file, tls, "cert", base)) < 0 ||
+	    (rc = path_dup(&c->tls_key_file, tls, "key", base)) < 0)
+		return rc;
+	return 0;
+}
+
+/* One `limits` number: a value >= 0 and at most `max`, or the default. */
+static int limit_number(double *out, const json_t *limits, const char *key, double max,
+                        const struct app__where *w)
+{
+	const json_t *v = json_object_get(limits, key);
+	char ptr[64];
+
+	if (v == NULL || json_is_null(v))
+		return 0;
+	snprintf(ptr, sizeof(ptr), "/limits/%s", key);
+	if (!json_is_number(v) || json_number_value(v) < 0 || json_number_value(v) > max)
+		return app__err(w, CAIRN_EINVAL, ptr,
+		                "limits.%s must be a number from 0 to %.0f (0 turns the limit off)",
+		                key, max);
+	*out = json_number_value(v);
+	return 0;
+}
+
+/* `limits`: the per-source webhook rate limiter, on by default. */
+static int load_limits(cairn_config *c, const json_t *limits, const struct app__where *w)
+{
+	int rc;
+
+	c->webhook_rate = CAIRN_CONFIG_WEBHOOK_RATE;
+	c->webhook_burst = CAIRN_CONFIG_WEBHOOK_BURST;
+	if (limits == NULL)
+		return 0;
+	if ((rc = limit_number(&c->webhook_rate, limits, "webhookRate", 1e6, w)) < 0 ||
+	    (rc = limit_number(&c->webhook_burst, limits, "webhookBurst", 1e6, w)) < 0)
+		return rc;
+	if (c->webhook_rate > 0 && c->webhook_burst < 1)
+		return app__err(w, CAIRN_EINVAL, "/limits/webhookBurst",
+		                "limits.webhookBurst must be at least 1 while webhookRate is on");
+	return 0;
+}
+
 /* `tracking`: annotation (default), label or annotation+label. */
 static int load_tracking(cairn_config *c, const json_t *doc, const struct app__where *w)
 {
@@ -367,15 +410,12 @@ static int load_doc(cairn_config *c, const json_t *doc, const char *base,
                     const struct app__where *w)
 {
 	const json_t *listen = json_object_get(doc, "listen");
-	json_t *rest = json_copy((json_t *)doc); /* shallow: without `webhooks` */
 	int rc;
 
-	if (rest == NULL)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
-	json_object_del(rest, "webhooks");
-	rc = app__check_map(w, rest, app__config_fields, "", "");
-	json_decref(rest);
-	if (rc < 0 || (rc = load_webhooks(c, json_object_get(doc, "webhooks"), base, w)) < 0)
+	if ((rc = app__check_map(w, doc, app__config_fields, "", "")) < 0 ||
+	    (rc = load_webhooks(c, json_object_get(doc, "webhooks"), base, w)) < 0 ||
+	    (rc = load_tls(c, json_object_get(listen, "tls"), base, w)) < 0 ||
+	    (rc = load_limits(c, json_object_get(doc, "limits"), w)) < 0)
 		return rc;
 	if ((rc = app__dup(&c->listen_api, listen, "api")) < 0 ||
 	    (rc = app__dup(&c->listen_metrics, listen, "metrics")) < 0 ||

@@ -675,9 +675,37 @@ const struct app__field app__env_spec[] = {
         {NULL, 0, NULL},
 };
 
+static const struct app__field tls_fields[] = {
+        {"cert", APP_F_STR, NULL},
+        {"key", APP_F_STR, NULL},
+        {NULL, 0, NULL},
+};
+
 static const struct app__field listen_fields[] = {
         {"api", APP_F_STR, NULL},
         {"metrics", APP_F_STR, NULL},
+        {"tls", APP_F_MAP, tls_fields},
+        {NULL, 0, NULL},
+};
+
+/* Numbers (a rate may be fractional): checked by the loader (src/app/config.c). */
+static const struct app__field limits_fields[] = {
+        {"webhookRate", APP_F_ANY, NULL},
+        {"webhookBurst", APP_F_ANY, NULL},
+        {NULL, 0, NULL},
+};
+
+static const struct app__field webhook_fields[] = {
+        {"secret", APP_F_STR, NULL},
+        {"secretFile", APP_F_STR, NULL},
+        {NULL, 0, NULL},
+};
+
+static const struct app__field webhooks_fields[] = {
+        {"github", APP_F_MAP, webhook_fields},
+        {"gitlab", APP_F_MAP, webhook_fields},
+        {"gitea", APP_F_MAP, webhook_fields},
+        {"bitbucket", APP_F_MAP, webhook_fields},
         {NULL, 0, NULL},
 };
 
@@ -732,5 +760,7 @@ const struct app__field app__config_fields[] = {
         {"tracking", APP_F_STR, NULL}, /* annotation, label or annotation+label */
         {"audit", APP_F_OBJ, NULL},
         {"api", APP_F_MAP, api_fields},
+        {"webhooks", APP_F_MAP, webhooks_fields},
+        {"limits", APP_F_MAP, limits_fields},
         {NULL, 0, NULL},
 };

@@ -316,6 +316,10 @@ static int make_server(cairnd *d, const char *listen)
 	o.threads = 4;
 	o.on_trigger = webhook_cb;
 	o.trigger_ud = d;
+	o.tls_cert_file = d->defs->cfg.tls_cert_file;
+	o.tls_key_file = d->defs->cfg.tls_key_file;
+	o.rate = d->defs->cfg.webhook_rate;
+	o.burst = d->defs->cfg.webhook_burst;
 	if ((rc = webhook_secrets(d, &o)) < 0)
 		return rc;
 	if ((rc = cairn_http_new(&d->http, &o)) < 0)
@@ -385,8 +389,9 @@ int cairnd_start(cairnd *d)
  * SIGHUP: new definitions and a new token set, both checked before
  * anything is swapped; work in flight keeps the snapshot it holds, and a
  * request that already looked its token up keeps a valid pointer (see
- * cairn_auth_replace). Webhook secrets and the listen address are read at
- * start only.
+ * cairn_auth_replace). The TLS certificate and key files named at start
+ * are re-read (a bad pair refuses the whole reload). Webhook secrets, the
+ * limits and the listen address are read at start only.
  */
 int cairnd_reload(cairnd *d)
 {
@@ -400,6 +405,13 @@ int cairnd_reload(cairnd *d)
 		defs_free(x);
 		return cairn_error_prefix("reload of '%s' refused, keeping the running definitions",
 		                          d->config_path);
+	}
+	if ((rc = cairn_http_tls_reload(d->http)) < 0) {
+		cairn_auth_free(auth);
+		defs_free(x);
+		return cairn_error_prefix(
+		        "reload of '%s' refused, keeping the running definitions: ",
+		        d->config_path);
 	}
 	if ((rc = sched_apps(d, x, 1)) < 0) {
 		cairn_auth_free(auth);

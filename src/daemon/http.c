@@ -11,6 +11,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
@@ -34,6 +35,9 @@
 #define ROUTE_WEBHOOK 0x100 /* internal flag: the webhook endpoint */
 #define STREAM_KEEPALIVE_USEC (15 * 1000000LL)
 #define STREAM_DRAIN_USEC (3 * 1000000LL)
+#define TLS_PEM_MAX (1024 * 1024)
+#define LOG_SOURCES 64                     /* sources the 401 log limiter remembers */
+#define LOG_INTERVAL_USEC (10 * 1000000LL) /* one 401 line per source per interval */
 
 struct route {
 	const char *method;
@@ -43,19 +47,42 @@ struct route {
 	void *ud;
 };
 
-/* One listening libmicrohttpd daemon and whether it is the Unix socket. */
+/*
+ * One listening libmicrohttpd daemon and whether it is the Unix socket. A
+ * TLS reload starts a new TCP listener on the same socket and retires the
+ * old one: it stops accepting, its streams end, and it is stopped once its
+ * connections are gone (or the idle timeout has passed).
+ */
 struct listener {
 	cairn_http *srv;
 	struct MHD_Daemon *d;
 	int local;
 	int fd;
+	char *cert, *key;    /* PEM the daemon was started with (TLS), owned */
+	int retiring;        /* set under stream_mu */
+	cairn_usec deadline; /* retiring: stop it by then at the latest */
+	struct listener *next;
+};
+
+/* How often a source was refused with 401 since it was last logged. */
+struct log_slot {
+	char source[INET6_ADDRSTRLEN + 8];
+	cairn_usec last;
+	long skipped;
 };
 
 struct cairn_http {
 	cairn_http_opts o;
 	struct route routes[HTTP_ROUTES_MAX];
 	size_t n_routes;
-	struct listener tcp, unx;
+	struct listener *tcp; /* the serving TCP listener; replaced by a TLS reload */
+	struct listener unx;
+	struct listener *retired; /* under stream_mu */
+	int listen_fd;            /* the TCP socket every generation accepts on */
+	char *tls_cert_file, *tls_key_file;
+	pthread_mutex_t tls_mu; /* one reload at a time */
+	pthread_mutex_t log_mu;
+	struct log_slot log_slots[LOG_SOURCES];
 	int unx_bound;
 	int port;
 	atomic_int ready;
@@ -82,6 +109,7 @@ struct cairn_http {
  */
 struct stream {
 	cairn_http *srv;
+	struct listener *l; /* the daemon the connection belongs to */
 	struct MHD_Connection *conn;
 	cairn_http_stream_fn fn;
 	cairn_http_stream_free_fn fr;
@@ -233,6 +261,52 @@ static void log_refusal(cairn_http *srv, const char *forge, const char *source, 
 		               forge, source, why, skipped);
 	else
 		cairn_log_warn("webhook %s from %s refused: %s", forge, source, why);
+}
+
+/*
+ * Log a 401 at most once per source address per LOG_INTERVAL_USEC, the
+ * next line saying how many were left out: someone guessing tokens must not
+ * fill the log. The table is small and fixed; a full one reuses the slot
+ * logged longest ago, so many addresses cost lines, never memory.
+ */
+static void log_unauthorized(cairn_http *srv, const cairn_http_request *req, const char *why)
+{
+	cairn_usec now = cairn_time_mono();
+	struct log_slot *slot = NULL;
+	long skipped = 0;
+	int log = 1;
+
+	pthread_mutex_lock(&srv->log_mu);
+	for (size_t i = 0; i < LOG_SOURCES; i++) {
+		struct log_slot *x = &srv->log_slots[i];
+		if (strcmp(x->source, req->source) == 0) {
+			slot = x;
+			break;
+		}
+		if (slot == NULL || x->last < slot->last)
+			slot = x;
+	}
+	if (strcmp(slot->source, req->source) == 0 && slot->last != 0 &&
+	    now - slot->last < LOG_INTERVAL_USEC) {
+		slot->skipped++;
+		log = 0;
+	} else {
+		if (strcmp(slot->source, req->source) == 0)
+			skipped = slot->skipped;
+		snprintf(slot->source, sizeof(slot->source), "%s", req->source);
+		slot->last = now;
+		slot->skipped = 0;
+	}
+	pthread_mutex_unlock(&srv->log_mu);
+	if (!log)
+		return;
+	if (skipped > 0)
+		cairn_log_warn("%s %s from %s refused (401): %s (%ld more 401s from this address "
+		               "since the last such line)",
+		               req->method, req->path, req->source, why, skipped);
+	else
+		cairn_log_warn("%s %s from %s refused (401): %s", req->method, req->path,
+		               req->source, why);
 }
 
 /* Reply with a small JSON status object. */
@@ -388,11 +462,10 @@ static void serve(cairn_http *srv, const cairn_http_request *req, cairn_http_res
 		                      cairn_http_header_get(req->headers, req->n_headers,
 		                                            "Authorization")) < 0) {
 			refused(srv, "unauthorized");
-			cairn_log_warn("%s %s from %s refused (401): %s", req->method, req->path,
-			               req->source,
-			               cairn_auth_count(srv->o.auth)
-			                       ? cairn_error_last()->message
-			                       : "no API tokens are configured");
+			log_unauthorized(srv, req,
+			                 cairn_auth_count(srv->o.auth)
+			                         ? cairn_error_last()->message
+			                         : "no API tokens are configured");
 			cairn_http_error(resp, 401, "unauthorized",
 			                 cairn_auth_count(srv->o.auth)
 			                         ? cairn_error_last()->message
@@ -467,7 +540,7 @@ static ssize_t stream_read(void *cls, uint64_t pos, char *buf, size_t max)
 	(void)pos;
 
 	pthread_mutex_lock(&srv->stream_mu);
-	if (srv->closing) {
+	if (srv->closing || s->l->retiring) {
 		n = MHD_CONTENT_READER_END_OF_STREAM;
 	} else {
 		n = s->fn(s->cls, buf, max);
@@ -526,6 +599,59 @@ void cairn_http_streams_wake(cairn_http *srv)
 	pthread_mutex_unlock(&srv->stream_mu);
 }
 
+static void listener_stop(struct listener *l)
+{
+	if (l == NULL)
+		return;
+	if (l->d != NULL)
+		MHD_stop_daemon(l->d);
+	if (l->fd >= 0)
+		close(l->fd);
+	free(l->cert);
+	free(l->key);
+	free(l);
+}
+
+/*
+ * Whether a retired daemon still has a parked stream (stopping a daemon
+ * with a suspended connection is not allowed); stream_mu held.
+ */
+static int has_parked(cairn_http *srv, struct listener *l)
+{
+	for (struct stream *s = srv->streams; s != NULL; s = s->next)
+		if (s->l == l && s->parked)
+			return 1;
+	return 0;
+}
+
+/*
+ * Stop the retired listeners whose connections have ended, or whose
+ * deadline (the idle timeout and a margin) has passed. Called with
+ * stream_mu held; released around MHD_stop_daemon(), which waits for the
+ * daemon's threads and they may be waiting for stream_mu.
+ */
+static void retire_done(cairn_http *srv, cairn_usec now)
+{
+	struct listener **pp = &srv->retired;
+
+	while (*pp != NULL) {
+		struct listener *l = *pp;
+		const union MHD_DaemonInfo *di =
+		        MHD_get_daemon_info(l->d, MHD_DAEMON_INFO_CURRENT_CONNECTIONS);
+		int idle = di != NULL && di->num_connections == 0;
+
+		if (has_parked(srv, l) || (!idle && now < l->deadline)) {
+			pp = &l->next;
+			continue;
+		}
+		*pp = l->next;
+		pthread_mutex_unlock(&srv->stream_mu);
+		listener_stop(l);
+		pthread_mutex_lock(&srv->stream_mu);
+		pp = &srv->retired; /* the list may have changed meanwhile */
+	}
+}
+
 /* Once a second: a stream silent for 15 s gets a keep-alive comment. */
 static void *ticker_main(void *arg)
 {
@@ -539,17 +665,20 @@ static void *ticker_main(void *arg)
 		pthread_cond_timedwait(&srv->stream_cv, &srv->stream_mu, &ts);
 		cairn_usec now = cairn_time_mono();
 		for (struct stream *s = srv->streams; s != NULL; s = s->next)
-			if (s->parked && now - s->last_write >= STREAM_KEEPALIVE_USEC) {
+			if (s->l->retiring) {
+				stream_resume(s); /* to end it */
+			} else if (s->parked && now - s->last_write >= STREAM_KEEPALIVE_USEC) {
 				s->keepalive_due = 1;
 				stream_resume(s);
 			}
+		retire_done(srv, now);
 	}
 	pthread_mutex_unlock(&srv->stream_mu);
 	return NULL;
 }
 
 /* Queue a streamed response; its ownership moves to libmicrohttpd. */
-static enum MHD_Result send_stream(cairn_http *srv, struct MHD_Connection *c,
+static enum MHD_Result send_stream(struct listener *l, struct MHD_Connection *c,
                                    cairn_http_response *resp)
 {
 	struct stream *s = resp->stream;
@@ -558,8 +687,10 @@ static enum MHD_Result send_stream(cairn_http *srv, struct MHD_Connection *c,
 
 	if (r == NULL)
 		return MHD_NO;
+	cairn_http *srv = l->srv;
 	resp->stream = NULL;
 	s->srv = srv;
+	s->l = l;
 	s->conn = c;
 	s->last_write = cairn_time_mono();
 	pthread_mutex_lock(&srv->stream_mu);
@@ -687,7 +818,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	req.source = source;
 	req.local = l->local;
 	serve(srv, &req, &resp, 1);
-	enum MHD_Result ret = resp.stream != NULL && resp.status == 200 ? send_stream(srv, c, &resp)
+	enum MHD_Result ret = resp.stream != NULL && resp.status == 200 ? send_stream(l, c, &resp)
 	                                                                : send_response(c, &resp);
 	cairn_http_response_dispose(&resp);
 	return ret;
@@ -778,8 +909,19 @@ int cairn_http_new(cairn_http **out, const cairn_http_opts *opts)
 	opts_defaults(&srv->o);
 	pthread_mutex_init(&srv->stream_mu, NULL);
 	pthread_cond_init(&srv->stream_cv, NULL);
-	srv->tcp = (struct listener){srv, NULL, 0, -1};
-	srv->unx = (struct listener){srv, NULL, 1, -1};
+	pthread_mutex_init(&srv->tls_mu, NULL);
+	pthread_mutex_init(&srv->log_mu, NULL);
+	srv->listen_fd = -1;
+	srv->unx = (struct listener){.srv = srv, .local = 1, .fd = -1};
+	if ((opts->tls_cert_file != NULL) != (opts->tls_key_file != NULL)) {
+		rc = cairn_error_set(CAIRN_EINVAL, "TLS needs both a certificate and a key");
+		goto fail;
+	}
+	if (opts->tls_cert_file != NULL && (!(srv->tls_cert_file = strdup(opts->tls_cert_file)) ||
+	                                    !(srv->tls_key_file = strdup(opts->tls_key_file)))) {
+		rc = cairn_error_set(CAIRN_ENOMEM, "out of memory");
+		goto fail;
+	}
 	srv->metrics = opts->metrics;
 	if (srv->metrics == NULL && (rc = cairn_metrics_new(&srv->own_metrics)) < 0)
 		goto fail;
@@ -829,12 +971,23 @@ static int unix_listen(int *out, const char *path)
 	return 0;
 }
 
-static struct MHD_Daemon *start_mhd(cairn_http *srv, struct listener *l, const struct sockaddr *sa)
+/*
+ * Start libmicrohttpd on the listener's socket, with TLS when the listener
+ * holds a certificate and key. MHD_ALLOW_SUSPEND_RESUME implies an
+ * inter-thread channel, which MHD_quiesce_daemon() needs for a reload.
+ */
+static struct MHD_Daemon *start_mhd(cairn_http *srv, struct listener *l)
 {
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL_LINUX_ONLY |
 	                 MHD_USE_SUPPRESS_DATE_NO_CLOCK | MHD_ALLOW_SUSPEND_RESUME;
 	struct MHD_OptionItem o[12];
 	int n = 0;
+
+	if (l->cert != NULL) {
+		flags |= MHD_USE_TLS;
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, l->cert};
+		o[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, l->key};
+	}
 
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, srv->o.max_connections, NULL};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, srv->o.timeout_sec, NULL};
@@ -842,57 +995,172 @@ static struct MHD_Daemon *start_mhd(cairn_http *srv, struct listener *l, const s
 	                                 (intptr_t)srv->o.max_header, NULL};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE, srv->o.threads, NULL};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, NULL};
-	if (l->local)
-		o[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, l->fd, NULL};
-	else
-		o[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, (void *)(uintptr_t)sa};
+	o[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, l->fd, NULL};
 	o[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-	if (!l->local && sa->sa_family == AF_INET6)
-		flags |= MHD_USE_IPv6;
 	return MHD_start_daemon(flags, 0, NULL, NULL, on_request, l, MHD_OPTION_ARRAY, o,
 	                        MHD_OPTION_END);
 }
 
-int cairn_http_start(cairn_http *srv)
+/* The TCP socket every listener generation accepts on (each gets a dup). */
+static int tcp_listen(cairn_http *srv)
 {
 	struct sockaddr_storage ss = {0};
 	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
 	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	socklen_t len = sizeof(*s4);
+	int fd, on = 1;
+
+	if (srv->o.port > 65535)
+		return cairn_error_set(CAIRN_EINVAL, "port %d is not within 0..65535", srv->o.port);
+	if (inet_pton(AF_INET, srv->o.address, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)srv->o.port);
+	} else if (inet_pton(AF_INET6, srv->o.address, &s6->sin6_addr) == 1) {
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)srv->o.port);
+		len = sizeof(*s6);
+	} else {
+		return cairn_error_set(CAIRN_EINVAL, "listen address '%s' is not an IP address",
+		                       srv->o.address);
+	}
+	if ((fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0)) < 0)
+		return cairn_error_set_errno(errno, "creating a TCP socket");
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof(on));
+	if (bind(fd, (struct sockaddr *)&ss, len) < 0 || listen(fd, SOMAXCONN) < 0) {
+		int e = errno;
+		close(fd);
+		return cairn_error_set_errno(e, "cannot listen on '%s' port %d", srv->o.address,
+		                             srv->o.port);
+	}
+	len = sizeof(ss);
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		srv->port = ntohs(ss.ss_family == AF_INET ? s4->sin_port : s6->sin6_port);
+	srv->listen_fd = fd;
+	return 0;
+}
+
+/* Read a PEM file into a NUL-terminated string (at most TLS_PEM_MAX bytes). */
+static int read_pem(char **out, const char *path, const char *what)
+{
+	cairn_buf b = CAIRN_BUF_INIT(TLS_PEM_MAX);
+	char *s;
+
+	if (cairn_buf_read_file(&b, path) < 0) {
+		cairn_buf_dispose(&b);
+		return cairn_error_prefix("TLS %s: ", what);
+	}
+	if (b.len == 0 || memchr(b.ptr, '\0', b.len) != NULL ||
+	    strstr(b.ptr, "-----BEGIN ") == NULL) {
+		if (b.ptr)
+			explicit_bzero(b.ptr, b.cap);
+		cairn_buf_dispose(&b);
+		return cairn_error_set(CAIRN_EINVAL, "TLS %s '%s' is not a PEM file", what, path);
+	}
+	if ((s = cairn_buf_detach(&b, NULL)) == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	*out = s;
+	return 0;
+}
+
+/*
+ * A new TCP listener on a dup of the listening socket, with the PEM files
+ * read now. The pair is first tried on a daemon without a socket, so a bad
+ * certificate or a key that does not match is refused before anything is
+ * started (libmicrohttpd gives no reason: gnutls refused it).
+ */
+static int listener_new(struct listener **out, cairn_http *srv)
+{
+	struct listener *l = calloc(1, sizeof(*l));
+	int rc = 0;
+
+	if (l == NULL)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	*l = (struct listener){.srv = srv, .fd = -1};
+	if (srv->tls_cert_file != NULL) {
+		if ((rc = read_pem(&l->cert, srv->tls_cert_file, "certificate")) < 0 ||
+		    (rc = read_pem(&l->key, srv->tls_key_file, "key")) < 0)
+			goto fail;
+		struct MHD_Daemon *probe =
+		        MHD_start_daemon(MHD_USE_TLS | MHD_USE_NO_LISTEN_SOCKET, 0, NULL, NULL,
+		                         on_request, l, MHD_OPTION_HTTPS_MEM_CERT, l->cert,
+		                         MHD_OPTION_HTTPS_MEM_KEY, l->key, MHD_OPTION_END);
+		if (probe == NULL) {
+			rc = cairn_error_set(
+			        CAIRN_EINVAL,
+			        "TLS certificate '%s' and key '%s' cannot be used "
+			        "together (not a certificate and its private key in PEM)",
+			        srv->tls_cert_file, srv->tls_key_file);
+			goto fail;
+		}
+		MHD_stop_daemon(probe);
+	}
+	if ((l->fd = fcntl(srv->listen_fd, F_DUPFD_CLOEXEC, 0)) < 0) {
+		rc = cairn_error_set_errno(errno, "duplicating the listening socket");
+		goto fail;
+	}
+	/* On failure libmicrohttpd may or may not have closed the dup: leak it
+	 * rather than risk closing a descriptor another thread just opened. */
+	if ((l->d = start_mhd(srv, l)) == NULL) {
+		l->fd = -1;
+		rc = cairn_error_set(CAIRN_EIO, "cannot serve on '%s' port %d", srv->o.address,
+		                     srv->port);
+		goto fail;
+	}
+	l->fd = -1; /* libmicrohttpd closes it when stopped */
+	*out = l;
+	return 0;
+fail:
+	listener_stop(l);
+	return rc;
+}
+
+int cairn_http_start(cairn_http *srv)
+{
 	int rc;
 
 	if (!srv->ticker_started && pthread_create(&srv->ticker, NULL, ticker_main, srv) == 0)
 		srv->ticker_started = 1;
 	if (srv->o.port >= 0) {
-		if (srv->o.port > 65535)
-			return cairn_error_set(CAIRN_EINVAL, "port %d is not within 0..65535",
-			                       srv->o.port);
-		if (inet_pton(AF_INET, srv->o.address, &s4->sin_addr) == 1) {
-			s4->sin_family = AF_INET;
-			s4->sin_port = htons((uint16_t)srv->o.port);
-		} else if (inet_pton(AF_INET6, srv->o.address, &s6->sin6_addr) == 1) {
-			s6->sin6_family = AF_INET6;
-			s6->sin6_port = htons((uint16_t)srv->o.port);
-		} else {
-			return cairn_error_set(CAIRN_EINVAL,
-			                       "listen address '%s' is not an IP address",
-			                       srv->o.address);
-		}
-		if ((srv->tcp.d = start_mhd(srv, &srv->tcp, (struct sockaddr *)&ss)) == NULL)
-			return cairn_error_set(CAIRN_EIO, "cannot listen on '%s' port %d",
-			                       srv->o.address, srv->o.port);
-		const union MHD_DaemonInfo *di =
-		        MHD_get_daemon_info(srv->tcp.d, MHD_DAEMON_INFO_BIND_PORT);
-		srv->port = di ? di->port : srv->o.port;
+		if ((rc = tcp_listen(srv)) < 0 || (rc = listener_new(&srv->tcp, srv)) < 0)
+			return rc;
 	}
 	if (srv->o.unix_path != NULL) {
 		if ((rc = unix_listen(&srv->unx.fd, srv->o.unix_path)) < 0)
 			return rc;
 		srv->unx_bound = 1;
-		if ((srv->unx.d = start_mhd(srv, &srv->unx, NULL)) == NULL)
+		if ((srv->unx.d = start_mhd(srv, &srv->unx)) == NULL)
 			return cairn_error_set(CAIRN_EIO, "cannot serve the Unix socket '%s'",
 			                       srv->o.unix_path);
 		srv->unx.fd = -1; /* libmicrohttpd closes it when stopped */
 	}
+	return 0;
+}
+
+int cairn_http_tls_reload(cairn_http *srv)
+{
+	struct listener *l = NULL, *old;
+	int rc;
+
+	if (srv == NULL || srv->tls_cert_file == NULL || srv->tcp == NULL)
+		return 0;
+	pthread_mutex_lock(&srv->tls_mu);
+	if ((rc = listener_new(&l, srv)) < 0) {
+		pthread_mutex_unlock(&srv->tls_mu);
+		return cairn_error_prefix("TLS reload refused, keeping the certificate in use: ");
+	}
+	/* Both accept for a moment; then the old one stops accepting and its
+	 * requests finish on their connections. */
+	pthread_mutex_lock(&srv->stream_mu);
+	old = srv->tcp;
+	srv->tcp = l;
+	old->fd = MHD_quiesce_daemon(old->d);
+	old->retiring = 1;
+	old->deadline = cairn_time_mono() + (cairn_usec)(srv->o.timeout_sec + 2) * 1000000;
+	old->next = srv->retired;
+	srv->retired = old;
+	pthread_cond_broadcast(&srv->stream_cv);
+	pthread_mutex_unlock(&srv->stream_mu);
+	pthread_mutex_unlock(&srv->tls_mu);
 	return 0;
 }
 
@@ -946,8 +1214,16 @@ void cairn_http_free(cairn_http *srv)
 	if (srv == NULL)
 		return;
 	streams_close(srv);
-	if (srv->tcp.d != NULL)
-		MHD_stop_daemon(srv->tcp.d);
+	listener_stop(srv->tcp);
+	while (srv->retired != NULL) {
+		struct listener *l = srv->retired;
+		srv->retired = l->next;
+		listener_stop(l);
+	}
+	if (srv->listen_fd >= 0)
+		close(srv->listen_fd);
+	free(srv->tls_cert_file);
+	free(srv->tls_key_file);
 	if (srv->unx.d != NULL)
 		MHD_stop_daemon(srv->unx.d);
 	if (srv->unx.fd >= 0)
@@ -959,5 +1235,7 @@ void cairn_http_free(cairn_http *srv)
 	cairn_metrics_free(srv->own_metrics);
 	pthread_mutex_destroy(&srv->stream_mu);
 	pthread_cond_destroy(&srv->stream_cv);
+	pthread_mutex_destroy(&srv->tls_mu);
+	pthread_mutex_destroy(&srv->log_mu);
 	free(srv);
 }
