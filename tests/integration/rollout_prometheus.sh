@@ -249,7 +249,16 @@ sample web app:v2 Progressing
 t1=$(date +%s%N)
 check "v2: the rollout is promoted to Healthy" wait_phase web Healthy "$V2"
 echo "# v2: push to Healthy $(((t1 - t0) / 1000000)) ms"
-check "v2: it went through weight 20 then 50" grep -q 'Progressing/20.*/50' <<<"$SEEN"
+rget web
+# the weights of the rollout's weight events since its newest start
+WEIGHTS=$($PY -c '
+import json,sys
+w=[]
+for e in json.load(open(sys.argv[1]))["events"]:
+    if e["kind"] == "start": w=[]
+    if e["kind"] == "weight": w.append(str(e["data"]["weight"]))
+print(" ".join(w))' "$TMP/web.json")
+check "v2: its weight events go 20, 50, 100 ($WEIGHTS)" test "$WEIGHTS" = "20 50 100"
 check "v2: at weight 20 the canary had at most 1 of 5 replicas (max $MAXC20)" test "$MAXC20" -le 1
 check "v2: at weight 50 the canary had at most 3 of 5 replicas (max $MAXC50)" test "$MAXC50" -le 3
 check "v2: the new ReplicaSet runs 5" test "$(replicas web app:v2)" = 5
