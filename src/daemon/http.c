@@ -1149,11 +1149,12 @@ int cairn_http_tls_reload(cairn_http *srv)
 		return cairn_error_prefix("TLS reload refused, keeping the certificate in use: ");
 	}
 	/* Both accept for a moment; then the old one stops accepting and its
-	 * requests finish on their connections. */
-	pthread_mutex_lock(&srv->stream_mu);
+	 * requests finish on their connections. Only reloads (serialised by
+	 * tls_mu) and cairn_http_free() touch srv->tcp. */
 	old = srv->tcp;
 	srv->tcp = l;
 	old->fd = MHD_quiesce_daemon(old->d);
+	pthread_mutex_lock(&srv->stream_mu);
 	old->retiring = 1;
 	old->deadline = cairn_time_mono() + (cairn_usec)(srv->o.timeout_sec + 2) * 1000000;
 	old->next = srv->retired;
