@@ -87,6 +87,14 @@ typedef struct cairn_audit_config {
 	uint64_t checkpoint_every;   /**< `audit.checkpointEvery`; default 1000 */
 	int64_t checkpoint_interval; /**< `audit.checkpointInterval` in ns; default 1m */
 	cairn_audit_sync_mode sync;  /**< `audit.sync`: "batch" (default) or "entry" */
+	/** `audit.witness.repository`: a local git repository (file:// stripped, a relative
+	    path made absolute against the config file's directory); NULL: no witness */
+	char *witness_repository;
+	char *witness_ref;        /**< `audit.witness.ref`; "refs/cairn/audit" when a
+	                                repository is set */
+	uint64_t witness_every;   /**< `audit.witness.every` as an entry count, else 0 */
+	int64_t witness_interval; /**< `audit.witness.every` as a duration in ns (default 1m
+	                                when a repository is set and no count is given), else 0 */
 } cairn_audit_config;
 
 /**

@@ -26,6 +26,7 @@
 #include "cairn/state.h"
 #include "cairnd.h"
 #include "driftd.h"
+#include "witness.h"
 
 static void defs_free(struct cairnd_defs *x)
 {
@@ -349,7 +350,8 @@ int cairnd_open(cairnd **out, const struct cairnd_opts *o)
 	if (rc < 0 || (rc = take_lock(d)) < 0 ||
 	    (rc = defs_load(&d->defs, o->config, d->state_dir)) < 0 ||
 	    (rc = cairn_auth_from_config(&d->auth, &d->defs->cfg)) < 0 ||
-	    (rc = open_audit(d)) < 0 || (rc = cairn_metrics_new(&d->metrics)) < 0)
+	    (rc = open_audit(d)) < 0 || (rc = cairn_metrics_new(&d->metrics)) < 0 ||
+	    (rc = cairnd_witness_open(d)) < 0)
 		goto fail;
 	so.workers = o->workers;
 	so.poll_ms = o->poll_ms;
@@ -455,6 +457,7 @@ void cairnd_free(cairnd *d)
 	cairn_metrics_free(d->metrics);
 	cairn_auth_free(d->auth);
 	if (d->defs)
+	cairnd_witness_close(d);
 		cairnd_defs_put(d, d->defs);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
