@@ -213,7 +213,12 @@ static int reconcile_cb(void *ud, const char *app, const char *reason)
 {
 	if (strcmp(reason, "rollout") == 0)
 		return cairnd_rollouts_tick_app(ud, app);
-	return cairnd_reconcile_app(ud, app, CAIRND_SYNC_AUTO, "cairnd", reason, NULL);
+	/* a sync asked for through the API is a manual sync: it runs whatever the
+	 * app's automation says (Argo CD's "Sync" button); the other triggers
+	 * sync automated apps only */
+	return cairnd_reconcile_app(
+	        ud, app, strcmp(reason, "api") == 0 ? CAIRND_SYNC_FORCE : CAIRND_SYNC_AUTO,
+	        "cairnd", reason, NULL);
 }
 
 /* Split "HOST:PORT" (the last ':' separates) into the server options. */

@@ -24,7 +24,6 @@
 #define EVENTS_RING 1024
 #define EVENTS_STREAMS_MAX 16
 #define EVENTS_APPS_MAX 8192
-#define EVENTS_CORRECTED_MAX 256
 #define EVENTS_DATA_MAX (64 * 1024)
 
 struct event {
@@ -47,11 +46,6 @@ struct cairnd_events {
 	size_t n_streams;
 	struct app_status *apps;
 	size_t n_apps;
-	int drift_loaded;
-	int64_t drift_max;
-	int64_t corrected[EVENTS_CORRECTED_MAX];
-	size_t n_corrected;
-	cairn_usec started;
 };
 
 /* One client's stream: where it is in the ring and what it may see. */
@@ -73,7 +67,6 @@ int cairnd_events_new(struct cairnd_events **out)
 		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
 	pthread_mutex_init(&ev->mu, NULL);
 	ev->next_id = 1;
-	ev->started = cairn_time_now();
 	*out = ev;
 	return 0;
 }
@@ -324,75 +317,6 @@ static void status_check(cairnd *d, cairn_state *st, const cairn_app *a, int qui
 		cairnd_event_publish(d, "app.status", data);
 }
 
-static int corrected_seen(struct cairnd_events *ev, int64_t id)
-{
-	size_t n = ev->n_corrected < EVENTS_CORRECTED_MAX ? ev->n_corrected : EVENTS_CORRECTED_MAX;
-
-	for (size_t i = 0; i < n; i++)
-		if (ev->corrected[i] == id)
-			return 1;
-	ev->corrected[ev->n_corrected++ % EVENTS_CORRECTED_MAX] = id;
-	return 0;
-}
-
-/* New drift records of the app (and corrections made since start-up). */
-static void drift_check(cairnd *d, cairn_state *st, const cairn_app *a)
-{
-	struct cairnd_events *ev = d->events;
-	const char *env = a->environment ? a->environment : "";
-	cairn_state_drift **v = NULL;
-	size_t n = 0;
-
-	if (cairn_state_drift_list(&v, &n, st, a->name, env, 50) < 0)
-		return;
-	for (size_t i = n; i-- > 0;) {
-		const cairn_state_drift *r = v[i];
-		int detected, corrected;
-
-		pthread_mutex_lock(&ev->mu);
-		detected = r->id > ev->drift_max;
-		if (detected)
-			ev->drift_max = r->id;
-		corrected = r->corrected_at != 0 && r->corrected_at >= ev->started &&
-		            !corrected_seen(ev, r->id);
-		pthread_mutex_unlock(&ev->mu);
-		for (int k = 0; k < 2; k++)
-			if (k == 0 ? detected : corrected)
-				cairnd_event_publish(
-				        d, k == 0 ? "drift.detected" : "drift.corrected",
-				        json_pack("{s:I, s:s, s:s, s:s, s:s, s:s, s:s?, s:O?}",
-				                  "id", (json_int_t)r->id, "app", r->app, "env",
-				                  r->env, "kind", r->kind, "namespace",
-				                  r->namespace_, "name", r->name, "mode", r->mode,
-				                  "paths", r->paths));
-	}
-	cairn_state_drift_list_free(v, n);
-}
-
-/* The highest drift id when the daemon started: older ones are not news. */
-static void drift_init(cairnd *d, cairn_state *st)
-{
-	struct cairnd_events *ev = d->events;
-	cairn_state_drift **v = NULL;
-	size_t n = 0;
-	int64_t max = 0;
-
-	pthread_mutex_lock(&ev->mu);
-	int loaded = ev->drift_loaded;
-	pthread_mutex_unlock(&ev->mu);
-	if (loaded)
-		return;
-	if (cairn_state_drift_list(&v, &n, st, NULL, NULL, 1) == 0 && n > 0)
-		max = v[0]->id;
-	cairn_state_drift_list_free(v, n);
-	pthread_mutex_lock(&ev->mu);
-	if (!ev->drift_loaded) {
-		ev->drift_loaded = 1;
-		ev->drift_max = max;
-	}
-	pthread_mutex_unlock(&ev->mu);
-}
-
 void cairnd_events_reconcile_start(cairnd *d, const cairn_app *a, const char *why)
 {
 	cairn_state *st = NULL;
@@ -400,7 +324,6 @@ void cairnd_events_reconcile_start(cairnd *d, const cairn_app *a, const char *wh
 	if (!d->events || !a)
 		return;
 	if (cairn_state_open(&st, d->state_dir, CAIRN_STATE_CREATE) == 0) {
-		drift_init(d, st);
 		status_check(d, st, a, 1);
 		cairn_state_close(st);
 	}
@@ -434,7 +357,6 @@ void cairnd_events_reconciled(cairnd *d, const cairn_app *a, const char *why, in
 	cairnd_event_publish(d, op ? "operation.finished" : "reconcile.finished", data);
 	if (cairn_state_open(&st, d->state_dir, CAIRN_STATE_CREATE) == 0) {
 		status_check(d, st, a, 0);
-		drift_check(d, st, a);
 		cairn_state_close(st);
 	}
 }

@@ -174,7 +174,8 @@ check "after HEAD moved to 'feature', a push of feature queues it" \
 git -C repo.git symbolic-ref HEAD refs/heads/main
 
 # the definitions' repository moved: re-read before matching
-app web-dev2 dev main >>work/defs/apps.yaml
+# its own environment: two apps deploying the same object would fight over it
+app web-dev2 prod main >>work/defs/apps.yaml
 (cd work && git commit -qam "second app" && git push -q origin HEAD:main 2>/dev/null)
 REV3=$(git -C repo.git rev-parse main)
 check "an app added by a push to the definitions' repository is served" wait_rev web-dev2 "$REV3"
