@@ -50,7 +50,7 @@ Y
 start() { "$CAIRND" --config cairn.yaml --poll off --grace 5s \
 	>>"$TMP/cairnd.out" 2>>"$TMP/cairnd.err" & DPID=$!; }
 ready() { for _ in $(seq 100); do curl -sf "$API/readyz" >/dev/null && return 0; sleep 0.1; done; return 1; }
-stop() { kill -TERM "$DPID" && wait "$DPID"; DPID=; }
+stop() { kill -TERM "$DPID"; wait "$DPID"; RC=$?; DPID=; }
 # record N: N `cairn audit record` through the daemon's socket
 record() { for i in $(seq "$1"); do
 	"$CAIRN" audit record --action note.test --actor op --state-dir "$TMP/$STATE" \
@@ -144,6 +144,7 @@ check "/metrics counts the successful writes" \
 # shutdown: the final checkpoint is mirrored
 record 1
 stop
+check "SIGTERM: cairnd exits 0 after mirroring" test "$RC" = 0
 check "after SIGTERM the ref holds the shutdown checkpoint" \
 	test "$($W show refs/cairn/audit:checkpoint | sed -n 2p)" = 13
 check "equal to the log's last checkpoint" cmp <($W show refs/cairn/audit:checkpoint) <(last_note)
@@ -195,6 +196,6 @@ check "and equal to the log's last checkpoint" \
 	cmp <(git -C plain show refs/audit/witness:checkpoint) <(STATE=state2; last_note)
 check "the work tree and HEAD are left alone" bash -c "! git -C plain rev-parse -q --verify HEAD >/dev/null && test -z \"\$(git -C plain status --porcelain)\""
 stop
-check "cairnd exits cleanly" test -z "$DPID"
+check "cairnd exits 0 on SIGTERM" test "$RC" = 0
 
 done_testing
