@@ -78,7 +78,7 @@ CAIRN="$B/cairn"
 
 # ---- the clean-up, set before anything is started ------------------------------
 work=$(mktemp -d "${TMPDIR:-/tmp}/cairn-demo.XXXXXX")
-sim_pid='' daemon_pid='' watch_pid='' prom_pid='' nudge_pid=''
+sim_pid='' daemon_pid='' watch_pid='' prom_pid=''
 stop_pid() { # stop_pid PID: TERM, wait up to 10 s, then KILL
 	local pid=$1
 	[ -n "$pid" ] || return 0
@@ -105,7 +105,6 @@ finish() {
 		fi
 	fi
 	stop_pid "$watch_pid"
-	stop_pid "$nudge_pid"
 	stop_pid "$daemon_pid"
 	stop_pid "$prom_pid"
 	stop_pid "$sim_pid"
@@ -452,24 +451,6 @@ for rs in json.load(sys.stdin)["items"]:
           (rs.get("status") or {}).get("readyReplicas", 0), rs["spec"].get("replicas", 0)))'
 }
 
-# cairn-sim moves the Pods of a bare ReplicaSet (which is what a Rollout is
-# made of) only when something writes to its store, else ~30 s later: while
-# the rollouts run, a ConfigMap is touched every 0.25 s (a simulator
-# limitation; a real cluster needs nothing of the kind).
-curl -sf --cacert "$work/sim-ca.pem" -H "Authorization: Bearer $SIM_TOKEN" -H 'Content-Type: application/json' \
-	-d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"sim-nudge"}}' \
-	"$SERVER/api/v1/namespaces/default/configmaps" >/dev/null || fail "could not create the sim-nudge ConfigMap"
-(
-	n=0
-	while sleep 0.25; do
-		n=$((n + 1))
-		curl -sf --cacert "$work/sim-ca.pem" -H "Authorization: Bearer $SIM_TOKEN" -X PATCH \
-			-H 'Content-Type: application/merge-patch+json' -d "{\"data\":{\"n\":\"$n\"}}" \
-			"$SERVER/api/v1/namespaces/default/configmaps/sim-nudge" >/dev/null 2>&1
-	done
-) &
-nudge_pid=$!
-
 step "git push v2 of guestbook-canary (1.7.0): canary 20% -> analysis against Prometheus -> 50% -> promoted"
 sed -i 's|image: registry.local/guestbook:.*|image: registry.local/guestbook:1.7.0|' "$CANARY_DIR/rollout.yaml"
 t0=$(now_ms)
@@ -526,8 +507,6 @@ stable_back() { canary_rs | grep -qx '1.7.0 5/5'; }
 wait_for 20 "the stable (1.7.0) to be back at 5 ready Pods" stable_back
 say "the ReplicaSets now: $(canary_rs | tr '\n' ' ')"
 say "git still says 1.8.0; cairnd does not sync that revision again until a new commit or 'cairn rollout retry'"
-stop_pid "$nudge_pid"
-nudge_pid=''
 
 # ---- 6. audit ------------------------------------------------------------------------------
 step "the signed audit trail: what cairnd did and on whose behalf"

@@ -24,8 +24,7 @@
 #   query             peer: one instant query to Prometheus (Python urllib)
 # and reports the cluster writes of each run from the rollout's own events
 # (each 'scale' and 'switch' event is one server-side apply by the engine;
-# the sim keeps no request log). A ConfigMap is touched every 0.25 s
-# because cairn-sim advances a bare ReplicaSet's Pods only on a store write.
+# the sim keeps no request log).
 set -u
 B=$1 N=${2:-5}
 SIM=$B/cairn-sim CAIRND=$B/cairnd CAIRN=$B/cairn
@@ -33,8 +32,8 @@ for t in kubectl git curl python3 prometheus; do
 	command -v $t >/dev/null 2>&1 || { echo "skipped: $t is not installed"; exit 0; }
 done
 T=$(mktemp -d /tmp/cairn-bench-rollout.XXXXXX)
-SIMPID= DPID= PROMPID= NUDGEPID=
-trap '[ -n "$NUDGEPID" ] && kill "$NUDGEPID" 2>/dev/null; [ -n "$DPID" ] && kill "$DPID" 2>/dev/null; [ -n "$PROMPID" ] && kill "$PROMPID" 2>/dev/null; [ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
+SIMPID= DPID= PROMPID=
+trap '[ -n "$DPID" ] && kill "$DPID" 2>/dev/null; [ -n "$PROMPID" ] && kill "$PROMPID" 2>/dev/null; [ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$T"' EXIT
 trap 'exit 143' TERM INT
 cd "$T" || exit 1
 export GIT_CONFIG_NOSYSTEM=1 HOME="$T/home" KUBECONFIG="$T/kubeconfig" CAIRN_STATE_DIR="$T/state"
@@ -57,16 +56,6 @@ SERVER=$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server}')
 kubectl config view --raw -o jsonpath='{.clusters[0].cluster.certificate-authority-data}' | base64 -d >ca.pem
 STOK=$(kubectl config view --raw -o jsonpath='{.users[0].user.token}')
 kapi() { curl -sf --cacert ca.pem -H "Authorization: Bearer $STOK" "$@"; }
-
-# cairn-sim moves a bare ReplicaSet's Pods only on its next store write
-# (else ~30 s later): a ConfigMap is touched every 0.25 s.
-kapi -H 'Content-Type: application/json' -d '{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"nudge"}}' \
-	"$SERVER/api/v1/namespaces/default/configmaps" >/dev/null || die "cannot create the nudge ConfigMap"
-( n=0; while sleep 0.25; do n=$((n + 1))
-	kapi -X PATCH -H 'Content-Type: application/merge-patch+json' -d "{\"data\":{\"n\":\"$n\"}}" \
-		"$SERVER/api/v1/namespaces/default/configmaps/nudge" >/dev/null 2>&1
-done ) &
-NUDGEPID=$!
 
 PPORT=$(freeport)
 PROM="http://127.0.0.1:$PPORT"

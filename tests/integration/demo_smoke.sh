@@ -5,8 +5,8 @@
 # it started and removes its directory, and that a failing step is named
 # and exits non-zero.
 #
-# Tier: fast (bounded: each demo run is killed after 240 s; about 50 s
-# with an -O2 build, about 110 s with the sanitizers under load).
+# Tier: fast (bounded: each demo run is killed after 240 s; about 45 s
+# with an -O2 build, 45 to 110 s with the sanitizers depending on load).
 . "$(dirname "$0")/lib.sh"
 
 for t in kubectl git curl python3 timeout prometheus; do
