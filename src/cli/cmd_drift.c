@@ -605,6 +605,7 @@ static int watch_path(struct watch *w, const struct drift_args *a)
 	x->req.env = a->env ? a->env : "";
 	x->req.dest_namespace = a->ns;
 	x->req.manifests = w->objs;
+	x->req.interpret_rollouts = 1; /* no Environment: the default, internal */
 	w->nw = 1;
 	add_to_cluster(w, ci, x);
 out:
@@ -687,6 +688,7 @@ static int watch_app(struct watch *w, const struct drift_args *a, const cairn_ap
 	        app->dest_namespace ? app->dest_namespace : (env ? env->default_namespace : NULL);
 	x->req.manifests = x->rr.objs;
 	x->req.ignore = x->ig;
+	x->req.interpret_rollouts = !(env && env->rollouts == CAIRN_ENV_ROLLOUTS_EXTERNAL);
 	add_to_cluster(w, ci, x);
 	return 0;
 }

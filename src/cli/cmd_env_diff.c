@@ -749,6 +749,7 @@ static int live_side(struct ctx *c, struct side *s)
 	        s->app->dest_namespace ? s->app->dest_namespace : s->env->default_namespace;
 	q.manifests = s->objs;
 	q.ignore = s->ignore;
+	q.interpret_rollouts = s->env->rollouts != CAIRN_ENV_ROLLOUTS_EXTERNAL;
 	if ((rc = cairn_sync_compare_app(&s->live, &sc, &q)) < 0)
 		return cairn_error_prefix("application '%s' in environment '%s': ", s->app->name,
 		                          s->env->name);

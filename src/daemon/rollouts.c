@@ -228,6 +228,40 @@ int cairnd_rollouts_held(char *msg, size_t size, cairn_state *st, const cairn_sy
 	return cairnd_rollouts_failed(msg, size, st, req->app, req->env, req->revision);
 }
 
+/*
+ * Whether the engine has seen `req`'s revision for every rollout of the app:
+ * each Rollout of the rendered set has a row at that revision. A compare
+ * that finds the deployed render in sync hands the Rollouts over again when
+ * not (a daemon killed between a sync's history entry and the hand-over
+ * would otherwise never start the rollout: the render counts as deployed).
+ */
+static int rollouts_current(cairn_state *st, const cairn_sync_request *req)
+{
+	cairn_state_rollout **v = NULL;
+	size_t n = 0, want = 0, have = 0;
+	const json_t *o;
+	size_t i;
+
+	json_array_foreach(req->manifests, i, o)
+	{
+		const char *api = json_string_value(json_object_get(o, "apiVersion"));
+		const char *kind = json_string_value(json_object_get(o, "kind"));
+		want += api && strncmp(api, "argoproj.io/", 12) == 0 && kind &&
+		        strcmp(kind, "Rollout") == 0;
+	}
+	if (want == 0)
+		return 1;
+	if (cairn_state_rollout_list(&v, &n, st, req->app, req->env) < 0) {
+		cairn_error_clear();
+		return 1; /* cannot tell: leave it to the next sync */
+	}
+	for (i = 0; i < n; i++)
+		have += v[i]->revision && req->revision &&
+		        strcmp(v[i]->revision, req->revision) == 0;
+	cairn_state_rollout_list_free(v, n);
+	return have >= want;
+}
+
 int cairnd_rollouts_reconciled(cairnd *d, const cairn_sync_ctx *ctx, const cairn_sync_request *req,
                                const char *held, json_t *sum)
 {
@@ -239,9 +273,10 @@ int cairnd_rollouts_reconciled(cairnd *d, const cairn_sync_ctx *ctx, const cairn
 			json_object_set_new(sum, "message", json_string(held));
 		return 0;
 	}
-	/* a sync ran (an operation) and succeeded: hand its Rollouts over */
+	/* a sync ran (an operation) and succeeded, or the deployed render is in
+	 * sync but its Rollouts never reached the engine: hand them over */
 	if (sum && json_is_true(json_object_get(sum, "synced")) &&
-	    json_object_get(sum, "operation"))
+	    (json_object_get(sum, "operation") || !rollouts_current(ctx->state, req)))
 		return cairnd_rollouts_after_sync(d, ctx->kube, ctx->state, req, ctx->actor);
 	cairnd_rollouts_status(ctx->state, req->app, req->env, NULL);
 	return 0;

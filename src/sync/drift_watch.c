@@ -156,7 +156,9 @@ static int load_apps(struct detector *d)
 
 		rc = cairn_sync_compare_app(&res, d->ctx, d->apps[a].req);
 		for (size_t i = 0; rc == 0 && i < res->n; i++)
-			if (res->v[i].desired && res->v[i].object != NULL)
+			/* an object the rollout engine interprets (a Rollout, with
+			 * interpret_rollouts) is not in the cluster: nothing to watch */
+			if (res->v[i].desired && res->v[i].object != NULL && !res->v[i].rollout)
 				rc = add_tracked(d, a, &res->v[i]);
 		if (rc < 0)
 			rc = cairn_error_prefix("app '%s'", d->apps[a].req->app);
