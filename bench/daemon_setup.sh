@@ -17,7 +17,8 @@
 #    --server-side` of the same five ConfigMaps.
 # 2. memory: VmRSS/VmHWM of cairnd idle (2 apps, ready, nothing synced),
 #    after the pushes, and of a second cairnd with APPS Applications (one
-#    ConfigMap each, own namespace) once every one was reconciled.
+#    ConfigMap each, own namespace) once every one was reconciled (or
+#    MANY_TIMEOUT seconds, default 900, passed: the count reached is named).
 # 3. webhooks: wrk against cairnd's /api/webhook/github, forged and valid
 #    signature, RSS before and after.
 set -u
@@ -226,8 +227,11 @@ else
 fi
 stop
 
-# APPS applications of one ConfigMap each, all on the repository "small"
-for i in $(seq "$NAPPS"); do app "a$i" small "bench-a$i"; done >apps-many.yaml
+# APPS applications of one ConfigMap each, all on the repository "small":
+# one written by app() with a placeholder name, copied APPS times by one awk
+app @N@ small bench-@N@ >app-one.yaml
+awk -v n="$NAPPS" '{l[NR] = $0} END {for (i = 1; i <= n; i++) for (j = 1; j <= NR; j++) {
+	s = l[j]; gsub(/@N@/, "a" i, s); print s }}' app-one.yaml >apps-many.yaml
 config cairn-many.yaml apps-many.yaml state-many
 printf 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: one}\ndata: {k: v}\n' >w-small/app/cm.yaml
 start cairn-many.yaml
@@ -242,7 +246,7 @@ import json, sys
 print(sum(1 for a in json.load(sys.stdin)["items"] if (a.get("status") or {}).get("revision") == sys.argv[1]))' "$1"
 }
 n=0
-while [ $(($(date +%s%N) - t0)) -lt 300000000000 ]; do
+while [ $(($(date +%s%N) - t0)) -lt "${MANY_TIMEOUT:-900}000000000" ]; do
 	n=$(synced "$rev")
 	[ "$n" = "$NAPPS" ] && break
 	sleep 0.5
