@@ -24,8 +24,8 @@ for t in kubectl git curl python3; do
 		exit 0
 	fi
 done
-SIMPID= DPID= NUDGEPID=
-trap '[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null; [ -n "$NUDGEPID" ] && kill "$NUDGEPID" 2>/dev/null; [ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+SIMPID= DPID=
+trap '[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null; [ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
 export GIT_CONFIG_NOSYSTEM=1 HOME="$TMP/home" KUBECONFIG="$TMP/kubeconfig"
 export CAIRN_STATE_DIR="$TMP/state"
@@ -42,16 +42,6 @@ for _ in $(seq 100); do
 done
 check "cairn-sim starts" test -s "$KUBECONFIG"
 SERVER=$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server}')
-# cairn-sim advances the Pods of a ReplicaSet made directly (not by a
-# Deployment) only on its next pass, which runs on a store write: a write
-# every 0.3 s stands in for the other clients of a real cluster until the
-# simulator schedules that pass itself.
-kubectl create configmap nudge >/dev/null
-( while kill -0 "$SIMPID" 2>/dev/null; do
-	kubectl annotate --overwrite configmap nudge "n=$RANDOM" >/dev/null 2>&1
-	sleep 0.3
-done ) &
-NUDGEPID=$!
 
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 API="http://127.0.0.1:$PORT"

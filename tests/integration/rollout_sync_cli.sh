@@ -17,8 +17,8 @@ for t in kubectl git; do
 		exit 0
 	fi
 done
-SIMPID= NUDGEPID=
-trap '[ -n "$NUDGEPID" ] && kill "$NUDGEPID" 2>/dev/null; [ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
+SIMPID=
+trap '[ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
 export GIT_CONFIG_NOSYSTEM=1 HOME="$TMP/home" KUBECONFIG="$TMP/kubeconfig"
 export CAIRN_STATE_DIR="$TMP/state"
@@ -35,14 +35,6 @@ for _ in $(seq 100); do
 done
 check "cairn-sim starts" test -s "$KUBECONFIG"
 SERVER=$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server}')
-# cairn-sim advances a bare ReplicaSet's Pods only on its next store write
-# (see rollout_daemon.sh): a write every 0.3 s.
-kubectl create configmap nudge >/dev/null
-( while kill -0 "$SIMPID" 2>/dev/null; do
-	kubectl annotate --overwrite configmap nudge "n=$RANDOM" >/dev/null 2>&1
-	sleep 0.3
-done ) &
-NUDGEPID=$!
 cat >envs/dev.yaml <<Y
 apiVersion: cairn.dev/v1alpha1
 kind: Environment
