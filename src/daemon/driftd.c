@@ -228,6 +228,17 @@ static void on_ready(void *ud, size_t objects, size_t watches)
 	          "drift watch running");
 }
 
+/* A cluster as people read it in a log line (its key holds newlines). */
+static void cluster_name(char *out, size_t size, const struct dcluster *c)
+{
+	if (c->in_cluster)
+		snprintf(out, size, "the in-cluster API");
+	else
+		snprintf(out, size, "kubeconfig '%s' context '%s'",
+		         c->kubeconfig ? c->kubeconfig : "(default)",
+		         c->context ? c->context : "(current)");
+}
+
 /* A cluster's detector thread: its own client and state handle, until stopped. */
 static void *cluster_main(void *arg)
 {
@@ -258,9 +269,12 @@ static void *cluster_main(void *arg)
 		o.ready = on_ready;
 		rc = cairn_drift_watch(&ctx, c->v, c->nv, &o);
 	}
-	if (rc < 0)
-		cairn_log_warn("drift watch of '%s' stopped: %s", c->key,
-		               cairn_error_last()->message);
+	if (rc < 0) {
+		char name[1200];
+
+		cluster_name(name, sizeof(name), c);
+		cairn_log_warn("drift watch of %s stopped: %s", name, cairn_error_last()->message);
+	}
 	cairn_state_close(st);
 	cairn_kube_client_free(kube);
 	cairn_kube_config_free(cfg);
@@ -308,7 +322,10 @@ static void launch(struct driftd *dd, struct dcluster *c)
 	c->done = 0;
 	c->n_seen = 0;
 	if (pthread_create(&c->th, NULL, cluster_main, c) != 0) {
-		cairn_log_warn("drift watch of '%s': cannot start a thread", c->key);
+		char name[1200];
+
+		cluster_name(name, sizeof(name), c);
+		cairn_log_warn("drift watch of %s: cannot start a thread", name);
 		for (size_t i = 0; i < c->nv; i++)
 			dapp_put(c->run[i]);
 		c->nv = 0;

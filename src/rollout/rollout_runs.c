@@ -188,8 +188,9 @@ static int measure_due(ro_run *r, cairn_analysis_run *run, json_t *recs, const c
 			                   "template", tname, "metric", m->name, "value",
 			                   last ? last->value : NULL, "phase",
 			                   cairn_analysis_phase_name(last ? last->phase : ms.phase),
-			                   "message", v ? NULL : err, "at", (json_int_t)finished,
-			                   "query", m->provider_spec));
+			                   "message",
+			                   last && last->message ? last->message : (v ? NULL : err),
+			                   "at", (json_int_t)finished, "query", m->provider_spec));
 		}
 		cairn_value_free(v);
 		if (rc < 0)

@@ -161,7 +161,7 @@ static int load_apps(struct detector *d)
 			if (res->v[i].desired && res->v[i].object != NULL && !res->v[i].rollout)
 				rc = add_tracked(d, a, &res->v[i]);
 		if (rc < 0)
-			rc = cairn_error_prefix("app '%s'", d->apps[a].req->app);
+			rc = cairn_error_prefix("app '%s': ", d->apps[a].req->app);
 		cairn_sync_result_free(res);
 	}
 	return rc;
