@@ -94,6 +94,16 @@ int cairnd_rollback_app(cairnd *d, const char *app, int64_t history_id, const ch
 size_t cairnd_trigger_repo(cairnd *d, const char *url, const char *const *refs, size_t n_refs,
                            const char *why, json_t *names);
 
+/*
+ * Record one trigger that queued `names` (a JSON array of app names) in
+ * the audit trail: one `action` entry per app, actor `actor` (daemon.c).
+ */
+void cairnd_audit_trigger(cairnd *d, const char *actor, const char *action, json_t *names,
+                          json_t *details);
+
+/* api_audit.c: POST /api/v1/audit/records (before the /api/v1/ prefix route). */
+int cairnd_api_audit_register(cairnd *d, cairn_http *srv);
+
 /* events.c: the server-sent events of GET /api/v1/events (docs/daemon.md "Events"). */
 struct cairnd_events;
 int cairnd_events_new(struct cairnd_events **out);
@@ -116,16 +126,6 @@ void cairnd_events_reconciled(cairnd *d, const cairn_app *a, const char *why, in
 
 /* GET /api/v1/events: turn `resp` into this client's stream. */
 int cairnd_events_stream(cairnd *d, const cairn_http_request *req, cairn_http_response *resp);
-
-/*
- * Record one trigger that queued `names` (a JSON array of app names) in
- * the audit trail: one `action` entry per app, actor `actor` (daemon.c).
- */
-void cairnd_audit_trigger(cairnd *d, const char *actor, const char *action, json_t *names,
-                          json_t *details);
-
-/* api_audit.c: POST /api/v1/audit/records (before the /api/v1/ prefix route). */
-int cairnd_api_audit_register(cairnd *d, cairn_http *srv);
 
 /*
  * rollouts.c (docs/daemon.md "Rollouts"): the rollout timer thread (it

@@ -457,12 +457,12 @@ void cairnd_free(cairnd *d)
 	cairnd_rollouts_free(d);
 	cairn_sched_free(d->sched);
 	cairnd_events_free(d->events);
+	cairnd_witness_close(d);
 	if (d->audit && cairn_audit_close(d->audit) < 0)
 		cairn_log_warn("closing the audit log: %s", cairn_error_last()->message);
 	cairn_metrics_free(d->metrics);
 	cairn_auth_free(d->auth);
 	if (d->defs)
-	cairnd_witness_close(d);
 		cairnd_defs_put(d, d->defs);
 	if (d->lock_fd >= 0)
 		close(d->lock_fd);
