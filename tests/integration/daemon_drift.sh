@@ -189,8 +189,12 @@ check "and with selfHeal put back" until_is e1 50 cmval heal extra
 
 # a reload that drops an app stops watching it
 app web-heal heal true >apps.yaml
+# a new "running" line after the reload (an earlier one said 3 objects too)
+NRUN=$(grep -c '"drift watch running"' "$TMP/cairnd.err")
+rewatching() { for _ in $(seq 200); do [ "$(grep -c '"drift watch running"' "$TMP/cairnd.err")" -gt "$NRUN" ] &&
+	grep '"drift watch running"' "$TMP/cairnd.err" | tail -n 1 | grep -q "\"objects\":\"$1\"" && return 0; sleep 0.05; done; return 1; }
 kill -HUP "$DPID"
-check "a reload dropping web-dev restarts the watcher over web-heal's 3 objects" watching 3
+check "a reload dropping web-dev restarts the watcher over web-heal's 3 objects" rewatching 3
 kubectl -n dev scale deploy web --replicas=6 >/dev/null
 sleep 1.5
 check "web-dev, no longer defined, is not watched (no new record)" \
