@@ -77,9 +77,10 @@ spec:
     syncOptions: [CreateNamespace=true]
 Y
 }
-config() { # config FILE APPSFILE STATEDIR
+config() { # config FILE APPSFILE STATEDIR [WEBHOOK_RATE]
 	cat >"$1" <<Y
 stateDir: $T/$3
+${4:+limits: {webhookRate: $4\}}
 listen: {api: "127.0.0.1:$PORT"}
 apps:
 - path: $2
@@ -215,17 +216,27 @@ wrkcase() { # wrkcase LABEL SIGNATURE
 		"$(printf '%s\n' "$out" | awk '/requests in/ {r=$1} /Non-2xx/ {n=$NF}
 			END {printf "%s requests, %s not 2xx", r, n ? n : 0}')"
 }
+stop
 if command -v wrk >/dev/null 2>&1; then
-	echo "webhooks through cairnd, wrk -t2 -c16 -d${SECS}s (limiter off: cairnd has no setting for it)"
+	# limits.webhookRate 0: the per-source limiter off; then the default (on)
+	config cairn-off.yaml apps2.yaml state2 0
+	start cairn-off.yaml
+	echo "webhooks through cairnd, wrk -t2 -c16 -d${SECS}s, per-source limiter off (limits.webhookRate: 0)"
 	mem "before"
 	wrkcase "forged signature (401)" "$(printf '%064d' 0)"
 	mem "after forged"
 	wrkcase "valid signature (202, no app tracks the repo)" "$sig"
 	mem "after valid"
+	stop
+	start cairn2.yaml
+	echo "webhooks through cairnd, wrk -t2 -c16 -d${SECS}s, per-source limiter on (the default)"
+	mem "before"
+	wrkcase "forged signature (401 until the limit, then 429)" "$(printf '%064d' 0)"
+	mem "after forged"
+	stop
 else
 	echo "webhooks: wrk is not installed (scripts/install-deps.sh installs it)"
 fi
-stop
 
 # APPS applications of one ConfigMap each, all on the repository "small":
 # one written by app() with a placeholder name, copied APPS times by one awk
