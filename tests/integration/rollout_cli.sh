@@ -135,4 +135,23 @@ timeout 5 "$CAIRN" rollout get api --env dev --watch > done.out 2>&1
 check "watch of a completed rollout returns at once" [ $? = 0 ]
 check "after showing it" grep -q '^Phase: *Healthy$' done.out
 
+# --watch on a terminal (a pseudo-terminal from script(1)): the view is
+# redrawn in place every 500 ms until the rollout completes
+if command -v script > /dev/null 2>&1; then
+	"$SEED" "$TMP/state" phase guestbook prod web Progressing
+	script -qec "'$CAIRN' rollout get guestbook --watch" tty.out > /dev/null 2>&1 &
+	T=$!
+	sleep 1.6
+	"$SEED" "$TMP/state" phase guestbook prod web Healthy
+	for _ in $(seq 50); do kill -0 $T 2> /dev/null || break; sleep 0.1; done
+	kill $T 2> /dev/null
+	wait $T 2> /dev/null
+	check "watch on a terminal redraws the view in place (3 times or more)" \
+		[ "$(grep -o $'\033\\[H\033\\[2J' tty.out | wc -l)" -ge 3 ]
+	check "and its last view shows the completed phase" \
+		sh -c "tail -c 3000 tty.out | grep -q 'Phase: *Healthy'"
+else
+	ok "# SKIP script(1) is not installed"
+fi
+
 done_testing
