@@ -436,6 +436,12 @@ int cairn_drift_field_manager(char *out, size_t size, cairn_usec *when, const js
 typedef struct cairn_drift_app {
 	const cairn_sync_request *req; /**< app, env, manifests, ignore, dest_namespace */
 	cairn_drift_mode mode;         /**< the environment's drift mode (selfHeal: correct) */
+	/**
+	 * May be NULL. While *paused != 0 the detector leaves the app's objects
+	 * alone (nothing recorded, nothing corrected): its caller is applying
+	 * another render and restarts the watch with it afterwards.
+	 */
+	const volatile int *paused;
 } cairn_drift_app;
 
 /** What the detector reports (to cairn_drift_opts.report). Borrowed. */

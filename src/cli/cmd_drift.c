@@ -569,6 +569,7 @@ static void add_to_cluster(struct watch *w, int ci, struct watched *x)
 
 	c->apps[c->n].req = &x->req;
 	c->apps[c->n].mode = x->mode;
+	c->apps[c->n].paused = NULL;
 	c->n++;
 }
 

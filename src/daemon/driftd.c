@@ -35,7 +35,9 @@ struct dapp {
 	cairn_ignore *ig;
 	cairn_sync_request req;
 	cairn_drift_mode mode;
-	int paused; /* a sync of another render runs: left out of the detector */
+	/* a sync of another render runs: the running detector skips the app
+	 * (cairn_drift_app.paused) and the next one leaves it out */
+	volatile int paused;
 };
 
 struct driftd;
@@ -314,6 +316,7 @@ static void launch(struct driftd *dd, struct dcluster *c)
 		c->run[c->nv]->refs++;
 		c->v[c->nv].req = &c->run[c->nv]->req;
 		c->v[c->nv].mode = c->run[c->nv]->mode;
+		c->v[c->nv].paused = &c->run[c->nv]->paused;
 		c->nv++;
 	}
 	if (c->nv == 0)
@@ -506,20 +509,11 @@ static struct dapp *entry_of(struct driftd *dd, const char *app, struct dcluster
 	return NULL;
 }
 
-static int running_with(const struct dcluster *c, const struct dapp *a)
-{
-	for (size_t i = 0; c->running && i < c->nv; i++)
-		if (c->run[i] == a)
-			return 1;
-	return 0;
-}
-
 void cairnd_drift_reconciling(cairnd *d, const cairn_app *app, const cairn_env *env,
                               const cairn_sync_request *req, enum cairnd_mode mode)
 {
 	struct driftd *dd = find(d);
 	int automated = app && (app->automated || (env && env->auto_sync));
-	cairn_usec end = cairn_time_mono() + 5 * 1000 * 1000;
 	struct dcluster *c = NULL;
 	struct dapp *a;
 
@@ -534,21 +528,13 @@ void cairnd_drift_reconciling(cairnd *d, const cairn_app *app, const cairn_env *
 		pthread_mutex_unlock(&dd->mu);
 		return;
 	}
+	/* the running detector skips the app from now on (it reads the flag
+	 * before each record and each correction), so the sync need not wait
+	 * for the watches to restart without it: that happens in the manager */
 	a->paused = 1;
 	c->dirty = 1;
 	c->retry_at = 0;
 	pthread_cond_broadcast(&dd->cv);
-	while (!dd->stopping && running_with(c, a) && cairn_time_mono() < end) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_nsec += 50 * 1000 * 1000;
-		if (ts.tv_nsec >= 1000000000) {
-			ts.tv_sec++;
-			ts.tv_nsec -= 1000000000;
-		}
-		pthread_cond_timedwait(&dd->cv, &dd->mu, &ts);
-	}
 	pthread_mutex_unlock(&dd->mu);
 }
 

@@ -235,6 +235,12 @@ static void correct(struct detector *d, struct tracked *t, cairn_kube_client *ku
 	                (json_int_t)(r->corrected_at - r->seen_at)));
 }
 
+/* Whether the caller paused app `i` (it applies another render now). */
+static int app_paused(const struct detector *d, size_t i)
+{
+	return d->apps[i].paused != NULL && *d->apps[i].paused != 0;
+}
+
 /*
  * Record one drift of `t` (paths already compared): the state record, the
  * audit entry, the correction in correct mode, the report.
@@ -274,7 +280,8 @@ static void record(struct detector *d, struct tracked *t, json_t *paths, cairn_u
 	audit(d, t, "drift.detected",
 	      json_pack("{s:I, s:O, s:s?}", "recordId", (json_int_t)r.record_id, "paths", paths,
 	                "manager", mgr));
-	if (app->mode == CAIRN_DRIFT_CORRECT)
+	/* checked again: a pause can arrive while the record is written */
+	if (app->mode == CAIRN_DRIFT_CORRECT && !app_paused(d, t->app))
 		correct(d, t, kube, &r, err, sizeof(err));
 	d->reports++;
 	if (d->opts->report != NULL)
@@ -394,6 +401,8 @@ static void handle(struct detector *d, const char *type, const json_t *obj, cair
 		return;
 	}
 	t = find_tracked(d, &id);
+	if (t != NULL && app_paused(d, t->app))
+		return;
 	if (t == NULL) {
 		if (strcmp(type, "DELETED") != 0 && orphan_candidate(obj))
 			orphan(d, obj, &id);
