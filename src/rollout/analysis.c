@@ -178,13 +178,16 @@ void cairn_analysis_run_step(const cairn_analysis_run *r, cairn_usec now, cairn_
 
 /* Argo's assessMetricStatus: limits are checked in the order failed,
  * inconclusive, consecutive errors, then the count; a metric with neither
- * count nor interval is measured once. A negative limit means none. */
+ * count nor interval is measured once. A negative limit means none. Unlike
+ * Argo, an Error measurement does not count towards `count`: a run whose
+ * measurements were all errors (a provider down, an empty vector) must not
+ * end Successful because `count` was reached before consecutiveErrorLimit. */
 static cairn_analysis_phase assess(const struct metric_run *mr)
 {
 	const cairn_analysis_metric *m = &mr->m;
 	int64_t count = m->count >= 0 ? m->count : (m->interval_ns == 0 ? 1 : -1);
 
-	if (mr->count == 0)
+	if (mr->count == 0 && mr->error == 0)
 		return CAIRN_ANALYSIS_PENDING;
 	if (m->failure_limit >= 0 && mr->failed > m->failure_limit)
 		return CAIRN_ANALYSIS_FAILED;
@@ -267,7 +270,8 @@ int cairn_analysis_run_record(cairn_analysis_run *r, size_t i, const cairn_value
 	}
 	if ((rc = keep(mr, phase, value, msg, started, finished)) < 0)
 		return rc;
-	mr->count++;
+	if (phase != CAIRN_ANALYSIS_ERROR)
+		mr->count++;
 	switch (phase) {
 	case CAIRN_ANALYSIS_SUCCESSFUL:
 		mr->successful++;

@@ -158,8 +158,12 @@ static const struct {
         /* consecutiveErrorLimit defaults to 4: the fifth error in a row ends it */
         {"'interval':'1s','successCondition':'result < 0.05'", "eeeeessss", CAIRN_ANALYSIS_ERROR,
          5},
-        {"'interval':'1s','count':9,'successCondition':'result < 0.05'", "eeeeseeees",
-         CAIRN_ANALYSIS_SUCCESSFUL, 9},
+        /* errors do not count towards `count`: two successes are needed */
+        {"'interval':'1s','count':2,'successCondition':'result < 0.05'", "eeeeseeees",
+         CAIRN_ANALYSIS_SUCCESSFUL, 10},
+        /* a provider down for a whole count's worth never ends Successful */
+        {"'interval':'1s','count':2,'successCondition':'result < 0.05'", "eeeees",
+         CAIRN_ANALYSIS_ERROR, 5},
         {"'interval':'1s','count':3,'consecutiveErrorLimit':0,'successCondition':'result < 0.05'",
          "se", CAIRN_ANALYSIS_ERROR, 2},
         /* neither count nor interval: measured once */
@@ -185,7 +189,7 @@ START_TEST(test_limits)
 	              cairn_analysis_phase_name(p), cairn_analysis_phase_name(limits[_i].want));
 	ck_assert_int_eq(taken, limits[_i].taken);
 	cairn_analysis_run_status(r, 0, &st);
-	ck_assert_int_eq(st.count, taken);
+	ck_assert_int_eq(st.count, taken - st.error); /* errors are not counted */
 	ck_assert_int_eq(st.successful + st.failed + st.inconclusive + st.error, taken);
 	ck_assert_uint_eq(st.n_measurements,
 	                  taken < CAIRN_ANALYSIS_KEEP ? taken : CAIRN_ANALYSIS_KEEP);
