@@ -66,8 +66,11 @@ static void put(const char *dir, const char *name, const char *text)
 
 static char *tmpdir(void)
 {
-	char *d = strdup("/tmp/cairn-daemon-audit-XXXXXX");
+	const char *tmp = getenv("TMPDIR");
+	char buf[4096], *d;
 
+	snprintf(buf, sizeof(buf), "%s/cairn-daemon-audit-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	ck_assert_ptr_nonnull(d = strdup(buf));
 	ck_assert_ptr_nonnull(mkdtemp(d));
 	return d;
 }

@@ -39,7 +39,9 @@ void world_open(ro_world *w)
 	cairn_analysis_ctx actx = CAIRN_ANALYSIS_CTX_INIT;
 
 	memset(w, 0, sizeof(*w));
-	snprintf(w->dir, sizeof(w->dir), "/tmp/cairn-ro-st-XXXXXX");
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(w->dir, sizeof(w->dir), "%s/cairn-ro-st-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(w->dir));
 	ck_assert_int_eq(cairn_state_open(&w->st, w->dir, CAIRN_STATE_CREATE), 0);
 	w->kube = test_sim_client(&sim, NULL, NULL);

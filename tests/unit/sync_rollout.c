@@ -33,7 +33,9 @@ typedef struct world {
 static void world_open(world *w)
 {
 	memset(w, 0, sizeof(*w));
-	snprintf(w->dir, sizeof(w->dir), "/tmp/cairn-syncro-st-XXXXXX");
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(w->dir, sizeof(w->dir), "%s/cairn-syncro-st-XXXXXX", tmp && *tmp ? tmp : "/tmp");
 	ck_assert_ptr_nonnull(mkdtemp(w->dir));
 	ck_assert_int_eq(cairn_state_open(&w->st, w->dir, CAIRN_STATE_CREATE), 0);
 	w->kube = test_sim_client(&sim, NULL, NULL);
