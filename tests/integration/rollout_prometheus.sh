@@ -186,7 +186,8 @@ kind: ConfigMap
 metadata: {name: web}
 data: {v: "1"}
 Y
-# canary IMAGE TEMPLATE: the app's Rollout, 5 replicas, analysis by TEMPLATE
+# canary IMAGE TEMPLATE [ARGS]: the app's Rollout, 5 replicas, analysis by
+# TEMPLATE with the canary's hash as 'hash' (and ', ARGS' after it)
 canary() {
 	cat >work/app/rollout.yaml <<Y
 apiVersion: argoproj.io/v1alpha1
@@ -205,7 +206,7 @@ spec:
       - setWeight: 20
       - analysis:
           templates: [{templateName: $2}]
-          args: [{name: hash, valueFrom: {podTemplateHashValue: Latest}}]
+          args: [{name: hash, valueFrom: {podTemplateHashValue: Latest}}${3:-}]
       - setWeight: 50
       - pause: {duration: 1s}
 Y
@@ -352,23 +353,35 @@ check "v4: the new ReplicaSet runs 5, the only one with replicas" \
 
 # 5-7. results that must never pass: NaN, an empty vector, several series
 # one of which (the canary's, 30%) is bad
-bad_result() { # NAME IMAGE TEMPLATE MESSAGE-REGEX
-	canary "$2" "$3"
+bad_result() { # NAME IMAGE TEMPLATE MESSAGE-REGEX [ARGS]
+	canary "$2" "$3" "${5:-}"
 	push "$1"
 	local rev=$REV
 	sample web "$2" Progressing >/dev/null
 	check "$1: the rollout aborts (Degraded)" wait_phase web Degraded "$rev"
-	check "$1: never promoted: the canary is at 0, the stable (v4) at 5" \
-		test "$(replicas web "$2") $(replicas web app:v4) $MAXC50" = "0 5 0"
+	check "$1: never promoted: the canary is at 0, the stable ($STABLE) at 5" \
+		test "$(replicas web "$2") $(replicas web "$STABLE") $MAXC50" = "0 5 0"
 	echo "# $1: $(ro web message)"
 	events web measurement | grep "\"metric\": \"$3\"" | tail -n 1 | sed "s/^/# $1 measurement: /"
 	check "$1: the rollout's message says why ($4)" grep -Eq "$4" <<<"$(ro web message)"
 }
+STABLE=app:v4
 bad_result nan app:v5 nan-ratio "metric 'nan-ratio' Error \(last value \[NaN\]\)"
 bad_result empty app:v6 empty-ratio "metric 'empty-ratio' Error \(last value \[\]\)"
-bad_result multi app:v3 per-replicaset "metric 'per-replicaset' Failed \(last value \[0\.[0-9]+,0\.[0-9]+\]\)"
-check "multi: the deciding value lists both ReplicaSets' ratios, one about 30%" \
-	grep -Eq '"v": \[(0\.[0-9]+, 0\.[23][0-9]*|0\.[23][0-9]*, 0\.[0-9]+)\]' <<<"$(events web abort)"
+# a good stable first (v7 at 1%), so that only the canary's series is bad
+canary app:v7 error-ratio
+push v7
+check "v7: promoted to Healthy" wait_phase web Healthy "$REV"
+STABLE=app:v7
+# the template measures the stable's and the canary's ReplicaSets, and only
+# once the canary has a rate (an empty vector before: Error, which does not
+# count), so the deciding value holds both series
+NUM='[0-9.e+-]+'
+bad_result multi app:v3 per-replicaset \
+	"metric 'per-replicaset' Failed \(last value \[$NUM,$NUM\]\)" \
+	', {name: stable, valueFrom: {podTemplateHashValue: Stable}}'
+check "multi: the deciding value lists both ReplicaSets' ratios, one about 30%, one about 1%" \
+	grep -Eq '"v": \[(0\.0[0-9.e+-]*|0), (0\.[23][0-9]*)\]|"v": \[(0\.[23][0-9]*), (0\.0[0-9.e+-]*|0)\]' <<<"$(events web abort | tail -n 1)"
 
 # 8. blue-green, pre-promotion analysis failing: the active Service's
 # selector never leaves the stable
@@ -447,8 +460,8 @@ sample web app:v9 Progressing
 t1=$(date +%s%N)
 echo "# down: Prometheus stopped to the rollout's end $(((t1 - t0) / 1000000)) ms"
 check "down: the rollout aborts (Degraded)" wait_phase web Degraded "$V9"
-check "down: never promoted: the canary never passed weight 20, now 0; stable (v4) at 5" \
-	test "$(replicas web app:v9) $(replicas web app:v4) $MAXC50" = "0 5 0"
+check "down: never promoted: the canary never passed weight 20, now 0; stable ($STABLE) at 5" \
+	test "$(replicas web app:v9) $(replicas web "$STABLE") $MAXC50" = "0 5 0"
 rget web
 NERR=$(events web measurement | grep '"metric": "error-ratio-long"' | grep -c '"phase": "Error"')
 check "down: 5 Error measurements in a row (consecutiveErrorLimit 4 + 1), saw $NERR" test "$NERR" = 5
