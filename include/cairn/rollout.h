@@ -44,6 +44,10 @@ struct cairn_audit;
  * unless the environment says `rollouts: external`. */
 int cairn_rollout_interpreted_kind(const json_t *obj);
 
+/** 1 when `obj` is an Argo Rollouts `Rollout` (argoproj.io/<any version>),
+ * the one interpreted kind that starts a rollout; 0 otherwise (NULL too). */
+int cairn_rollout_is_rollout(const json_t *obj);
+
 /** What the engine works with. All pointers borrowed. */
 typedef struct cairn_rollout_ctx {
 	struct cairn_kube_client *kube; /**< required */

@@ -690,10 +690,9 @@ static size_t collect_rollouts(struct ro_drive **out, const struct app_live *l)
 
 	json_array_foreach(l->manifests, i, o)
 	{
-		const char *kind = json_string_value(json_object_get(o, "kind"));
 		json_t *meta;
 
-		if (!v || !cairn_rollout_interpreted_kind(o) || !kind || strcmp(kind, "Rollout"))
+		if (!v || !cairn_rollout_is_rollout(o))
 			continue;
 		v[n].obj = json_deep_copy(o);
 		meta = json_object_get(v[n].obj, "metadata");

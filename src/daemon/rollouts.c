@@ -193,11 +193,10 @@ int cairnd_rollouts_after_sync(cairnd *d, cairn_kube_client *kube, cairn_state *
 	ctx.analysis = actx;
 	json_array_foreach(req->manifests, i, o)
 	{
-		const char *kind = json_string_value(json_object_get(o, "kind"));
 		json_t *meta, *copy;
 		cairn_rollout_result r;
 
-		if (!cairn_rollout_interpreted_kind(o) || !kind || strcmp(kind, "Rollout") != 0)
+		if (!cairn_rollout_is_rollout(o))
 			continue;
 		if (!(copy = json_deep_copy(o)))
 			return cairn_error_set(CAIRN_ENOMEM, "out of memory");
@@ -242,13 +241,7 @@ static int rollouts_current(cairn_state *st, const cairn_sync_request *req)
 	const json_t *o;
 	size_t i;
 
-	json_array_foreach(req->manifests, i, o)
-	{
-		const char *api = json_string_value(json_object_get(o, "apiVersion"));
-		const char *kind = json_string_value(json_object_get(o, "kind"));
-		want += api && strncmp(api, "argoproj.io/", 12) == 0 && kind &&
-		        strcmp(kind, "Rollout") == 0;
-	}
+	json_array_foreach(req->manifests, i, o) want += cairn_rollout_is_rollout(o);
 	if (want == 0)
 		return 1;
 	if (cairn_state_rollout_list(&v, &n, st, req->app, req->env) < 0) {

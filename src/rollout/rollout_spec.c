@@ -26,6 +26,13 @@ int cairn_rollout_interpreted_kind(const json_t *obj)
 	       strcmp(kind, "ClusterAnalysisTemplate") == 0;
 }
 
+int cairn_rollout_is_rollout(const json_t *obj)
+{
+	const char *kind = json_string_value(json_object_get(obj, "kind"));
+
+	return cairn_rollout_interpreted_kind(obj) && strcmp(kind, "Rollout") == 0;
+}
+
 /* Print a JSON value for a message (scalars as they are, else its type). */
 static void show(char *out, size_t size, const json_t *v)
 {

@@ -139,13 +139,22 @@ START_TEST(hash_and_kinds)
 	json_decref(k);
 	k = J("{'apiVersion':'argoproj.io/v1alpha1','kind':'ClusterAnalysisTemplate'}");
 	ck_assert_int_eq(cairn_rollout_interpreted_kind(k), 1);
+	ck_assert_int_eq(cairn_rollout_is_rollout(k), 0); /* a template starts nothing */
 	json_decref(k);
 	k = J("{'apiVersion':'argoproj.io/v1alpha1','kind':'Application'}");
 	ck_assert_int_eq(cairn_rollout_interpreted_kind(k), 0);
 	json_decref(k);
 	k = J("{'apiVersion':'apps/v1','kind':'Rollout'}");
 	ck_assert_int_eq(cairn_rollout_interpreted_kind(k), 0);
+	ck_assert_int_eq(cairn_rollout_is_rollout(k), 0);
 	json_decref(k);
+	k = J("{'apiVersion':'argoproj.io/v1alpha1','kind':'Rollout'}");
+	ck_assert_int_eq(cairn_rollout_is_rollout(k), 1);
+	json_decref(k);
+	k = J("{'apiVersion':'argoproj.io/v1alpha1'}");
+	ck_assert_int_eq(cairn_rollout_is_rollout(k), 0);
+	json_decref(k);
+	ck_assert_int_eq(cairn_rollout_is_rollout(NULL), 0);
 	json_decref(a);
 	json_decref(b);
 	json_decref(c);
