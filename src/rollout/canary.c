@@ -189,7 +189,40 @@ static int run_step(ro_run *r, int step, int *go)
 	return 0;
 }
 
-/* After the last step: the canary to full size, the stable to zero. */
+/*
+ * The Services of a running canary, as Argo's canary without traffic
+ * routing: stableService on the stable ReplicaSet (on the canary's when
+ * there is no stable yet), canaryService on the canary's, both marked so
+ * that sync leaves them alone meanwhile. Written once per change
+ * (ro_point()). A Service the cluster lacks stops the rollout before any
+ * scale: Degraded with the message, tried again every second.
+ */
+static int canary_services(ro_run *r)
+{
+	const char *canary = ro_gets(r->st, "canary_hash");
+	const char *stable = ro_gets(r->st, "stable_hash");
+	int rc;
+
+	if (canary == NULL)
+		return 0;
+	if ((rc = ro_point(r, r->spec.stable_service, stable ? stable : canary, 1)) == 0)
+		rc = ro_point(r, r->spec.canary_service, canary, 1);
+	if (rc == CAIRN_ENOTFOUND) {
+		ro_phase(r, "Degraded", "%s", cairn_error_last()->message);
+		json_object_set_new(r->st, "invalid_spec", json_true());
+		ro_wake(r, r->now + 1000000);
+		(void)ro_save(r); /* the error below is what the caller reports */
+		return rc;
+	}
+	if (rc == 0 && json_object_get(r->st, "invalid_spec") != NULL) {
+		json_object_del(r->st, "invalid_spec");
+		ro_phase(r, "Progressing", "rolling out %s", canary);
+	}
+	return rc;
+}
+
+/* After the last step: the canary to full size, the stable to zero, both
+ * Services on the new stable and unmarked. */
 static int finish(ro_run *r)
 {
 	int reached, aborted, rc;
@@ -197,6 +230,9 @@ static int finish(ro_run *r)
 	json_object_del(r->st, "canary_scale");
 	rc = set_weight(r, 100, &reached, &aborted);
 	if (rc < 0 || aborted || !reached)
+		return rc;
+	if ((rc = ro_point(r, r->spec.stable_service, r->spec.hash, 0)) < 0 ||
+	    (rc = ro_point(r, r->spec.canary_service, r->spec.hash, 0)) < 0)
 		return rc;
 	return ro_complete(r);
 }
@@ -206,6 +242,8 @@ int ro_canary_advance(ro_run *r)
 	int guard, go, step, rc = 0;
 
 	r->now = ro_now(r);
+	if ((rc = canary_services(r)) < 0)
+		return rc;
 	for (guard = 0; guard < 2 * RO_MAX_STEPS + 4 && !r->done; guard++) {
 		step = ro_geti(r->st, "step", 0);
 		if (ro_gets(r->st, "stage") != NULL || step >= (int)r->spec.n_steps ||

@@ -168,24 +168,106 @@ int ro_scale(ro_run *r, const char *hash, int replicas)
 	return rc;
 }
 
-int ro_select(ro_run *r, const char *svc, const char *hash, int mark)
+/* The Rollout field that names Service `svc`, for messages. */
+static const char *service_field(const ro_spec *s, const char *svc)
 {
-	json_t *o;
+	static const char *const fields[] = {
+	        "spec.strategy.canary.canaryService", "spec.strategy.canary.stableService",
+	        "spec.strategy.blueGreen.activeService", "spec.strategy.blueGreen.previewService"};
+	const char *names[] = {s->canary_service, s->stable_service, s->active_service,
+	                       s->preview_service};
+
+	for (size_t i = 0; i < 4; i++)
+		if (names[i] != NULL && strcmp(names[i], svc) == 0)
+			return fields[i];
+	return "a Service field";
+}
+
+/*
+ * The selector to apply for `svc`: the live one with the hash key set. A
+ * Service's spec.selector is an atomic map (x-kubernetes-map-type), so the
+ * applier states all of it; applying the hash key alone would leave a
+ * selector of only that key on an API server. A Service the cluster does
+ * not have is an error naming the Rollout's field: applying a selector
+ * alone would create half a Service.
+ */
+static int service_selector(json_t **out, ro_run *r, const char *svc, const char *hash)
+{
+	cairn_kube_mapping m;
+	json_t *live = NULL, *sel;
 	int rc;
 
-	o = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:{s:s}}}", "apiVersion", "v1", "kind", "Service",
-	              "metadata", "name", svc, "namespace", r->spec.ns, "spec", "selector",
-	              CAIRN_ROLLOUT_HASH_LABEL, hash);
+	if ((rc = cairn_kube_mapping_for(r->ctx->kube, "v1", "Service", &m)) < 0)
+		return rc;
+	rc = cairn_kube_get(r->ctx->kube, &m, r->spec.ns, svc, &live);
+	if (rc == CAIRN_ENOTFOUND) {
+		cairn_error_clear();
+		return cairn_error_set(CAIRN_ENOTFOUND,
+		                       "Service '%s' named by %s of Rollout '%s' does not exist in "
+		                       "namespace '%s'",
+		                       svc, service_field(&r->spec, svc), r->spec.name, r->spec.ns);
+	}
+	if (rc < 0)
+		return rc;
+	sel = json_object_get(json_object_get(live, "spec"), "selector");
+	sel = json_is_object(sel) ? json_deep_copy(sel) : json_object();
+	json_decref(live);
+	if (sel == NULL ||
+	    json_object_set_new(sel, CAIRN_ROLLOUT_HASH_LABEL, json_string(hash)) < 0) {
+		json_decref(sel);
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	}
+	*out = sel;
+	return 0;
+}
+
+/* What st.services records for a Service pointed at `hash`. */
+static json_t *service_mark(const char *hash, int mark)
+{
+	return json_pack("{s:s,s:b}", "hash", hash, "marked", mark);
+}
+
+int ro_select(ro_run *r, const char *svc, const char *hash, int mark)
+{
+	json_t *o, *sel = NULL, *seen;
+	int rc;
+
+	if ((rc = service_selector(&sel, r, svc, hash)) < 0)
+		return rc;
+	o = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:o}}", "apiVersion", "v1", "kind", "Service",
+	              "metadata", "name", svc, "namespace", r->spec.ns, "spec", "selector", sel);
 	if (o == NULL)
 		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
 	if (mark)
 		json_object_set_new(json_object_get(o, "metadata"), "annotations",
 		                    json_pack("{s:s}", CAIRN_ROLLOUT_MARKER, r->spec.name));
+	/* recorded with the intent: a resumed write is not issued a second time */
+	seen = json_object_get(r->st, "services");
+	if (!json_is_object(seen)) {
+		seen = json_object();
+		json_object_set_new(r->st, "services", seen);
+	}
+	json_object_set_new(seen, svc, service_mark(hash, mark));
 	rc = ro_write(r, json_pack("{s:s,s:s,s:s,s:o}", "op", "select", "service", svc, "hash",
 	                           hash, "obj", o));
 	if (rc == 0)
-		ro_event(r, "switch", NULL, json_pack("{s:s,s:s}", "service", svc, "hash", hash));
+		ro_event(r, "switch", NULL,
+		         json_pack("{s:s,s:s,s:b}", "service", svc, "hash", hash, "marked", mark));
 	return rc;
+}
+
+int ro_point(ro_run *r, const char *svc, const char *hash, int mark)
+{
+	json_t *want, *had;
+	int same;
+
+	if (svc == NULL || hash == NULL)
+		return 0;
+	had = json_object_get(json_object_get(r->st, "services"), svc);
+	want = service_mark(hash, mark);
+	same = json_equal(had, want);
+	json_decref(want);
+	return same ? 0 : ro_select(r, svc, hash, mark);
 }
 
 /* Audit actions this engine records; older audit modules do not know all
@@ -241,6 +323,26 @@ static void short_rev(char out[16], const char *rev)
 	snprintf(out, 16, "%.7s", rev && *rev ? rev : "unknown");
 }
 
+/*
+ * A canary's Services when the canary goes away (abort, revert): both on
+ * `hash` (the stable's), unmarked. A Service missing by now has nothing to
+ * point: the abort goes on without it.
+ */
+static int canary_services_back(ro_run *r, const char *hash)
+{
+	const char *svcs[2] = {r->spec.canary_service, r->spec.stable_service};
+	int rc;
+
+	for (size_t i = 0; i < 2; i++) {
+		rc = ro_point(r, svcs[i], hash, 0);
+		if (rc == CAIRN_ENOTFOUND)
+			cairn_error_clear();
+		else if (rc < 0)
+			return rc;
+	}
+	return 0;
+}
+
 int ro_abort(ro_run *r, const char *reason, int automatic)
 {
 	const char *canary = ro_gets(r->st, "canary_hash");
@@ -248,6 +350,8 @@ int ro_abort(ro_run *r, const char *reason, int automatic)
 	char sr[16];
 	int rc = 0;
 
+	if (!r->spec.blue_green && (rc = canary_services_back(r, stable ? stable : canary)) < 0)
+		return rc;
 	if (canary != NULL && stable != NULL && strcmp(canary, stable) != 0) {
 		if (r->spec.blue_green) {
 			if ((rc = ro_select(r, r->spec.active_service, stable, 0)) < 0)
@@ -517,6 +621,8 @@ static int back_to_stable(ro_run *r, const char *stable)
 	const char *canary = ro_gets(r->st, "canary_hash");
 	int rc = 0;
 
+	if (!r->spec.blue_green && (rc = canary_services_back(r, stable)) < 0)
+		return rc;
 	if (canary != NULL && strcmp(canary, stable) != 0) {
 		if (r->spec.blue_green &&
 		    (rc = ro_select(r, r->spec.active_service, stable, 0)) < 0)

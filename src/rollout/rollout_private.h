@@ -111,14 +111,6 @@ int ro_rs_status(cairn_kube_client *kube, const char *rollout, const char *ns, c
 int ro_rs_degraded(cairn_kube_client *kube, const char *ns, const char *hash, char *why,
                    size_t size);
 
-/**
- * Point Service `svc` at `hash` (its selector's rollouts-pod-template-hash,
- * the only field the engine owns) and mark it with the rollout's name
- * (`mark`) or drop the mark (`mark` NULL) so sync updates it again.
- */
-int ro_service_select(cairn_kube_client *kube, const char *ns, const char *svc, const char *hash,
-                      const char *mark);
-
 /* ---- traffic.c ---- */
 
 /** A traffic router: moves the canary's share of the traffic. */
@@ -166,8 +158,16 @@ int ro_save(ro_run *r);
 int ro_write(ro_run *r, json_t *intent);
 /** Scale the ReplicaSet of `hash` to `replicas` through ro_write(). */
 int ro_scale(ro_run *r, const char *hash, int replicas);
-/** Point `svc` at `hash` through ro_write(); mark 1 while the rollout runs. */
+/**
+ * Point `svc` at `hash` through ro_write(); mark 1 while the rollout runs.
+ * The live Service's selector is kept with the hash key set (the selector
+ * is an atomic map); a Service the cluster lacks is CAIRN_ENOTFOUND naming
+ * the Rollout field. st.services[svc] records the hash and the mark.
+ */
 int ro_select(ro_run *r, const char *svc, const char *hash, int mark);
+/** ro_select() unless st.services says `svc` already is at `hash` with `mark`;
+ * nothing for a NULL `svc`. */
+int ro_point(ro_run *r, const char *svc, const char *hash, int mark);
 /** Record an event (state) and, when `action` is set, an audit entry. */
 void ro_event(ro_run *r, const char *kind, const char *action, json_t *data);
 /** Set the phase and message. */

@@ -176,22 +176,3 @@ int ro_rs_degraded(cairn_kube_client *kube, const char *ns, const char *hash, ch
 	json_decref(list);
 	return bad;
 }
-
-int ro_service_select(cairn_kube_client *kube, const char *ns, const char *svc, const char *hash,
-                      const char *mark)
-{
-	json_t *o;
-	int rc;
-
-	o = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:{s:s}}}", "apiVersion", "v1", "kind", "Service",
-	              "metadata", "name", svc, "namespace", ns, "spec", "selector",
-	              CAIRN_ROLLOUT_HASH_LABEL, hash);
-	if (o == NULL)
-		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
-	if (mark != NULL)
-		json_object_set_new(json_object_get(o, "metadata"), "annotations",
-		                    json_pack("{s:s}", CAIRN_ROLLOUT_MARKER, mark));
-	rc = ro_ssa(kube, o);
-	json_decref(o);
-	return rc;
-}

@@ -11,6 +11,7 @@
 #include "cairn/json.h"
 #include "cairn/sync.h"
 #include "drift_private.h"
+#include "run_private.h"
 
 /* ---- JSON pointers ----------------------------------------------------------- */
 
@@ -91,6 +92,15 @@ static int desired_has(const json_t *desired, const char *path)
 		       drift__pointer_get(&v, desired, alt) == 0;
 	}
 	return 0;
+}
+
+/* A Service's selector hash key is the rollout engine's, never drift. */
+static int rollout_hash_path(const json_t *desired, const char *path)
+{
+	const char *kind = json_string_value(json_object_get(desired, "kind"));
+
+	return kind != NULL && strcmp(kind, "Service") == 0 &&
+	       strcmp(path, "/spec/selector/" SYNC_ROLLOUT_HASH_KEY) == 0;
 }
 
 /* ---- field managers ------------------------------------------------------------ */
@@ -254,7 +264,7 @@ int cairn_drift_compare(json_t **out, cairn_usec *changed_at, const json_t *desi
 		cairn_usec t = 0;
 		int have;
 
-		if (!desired_has(desired, d->v[i].path))
+		if (!desired_has(desired, d->v[i].path) || rollout_hash_path(desired, d->v[i].path))
 			continue;
 		have = cairn_drift_field_manager(mgr, sizeof(mgr), &t, live, d->v[i].path) == 0;
 		if (!have)

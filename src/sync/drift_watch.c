@@ -13,6 +13,7 @@
 #include "cairn/json.h"
 #include "cairn/sync.h"
 #include "drift_private.h"
+#include "run_private.h"
 
 struct tracked {
 	size_t app; /* index into the detector's apps */
@@ -406,6 +407,11 @@ static void handle(struct detector *d, const char *type, const json_t *obj, cair
 	if (t == NULL) {
 		if (strcmp(type, "DELETED") != 0 && orphan_candidate(obj))
 			orphan(d, obj, &id);
+		return;
+	}
+	/* a correction puts back git's fields, not an old rollout hash */
+	if (strcmp(type, "DELETED") != 0 && sync__rollout_hash_keep(t->desired, obj) < 0) {
+		cairn_error_clear();
 		return;
 	}
 	if (strcmp(type, "DELETED") == 0) {

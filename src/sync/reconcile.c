@@ -35,6 +35,27 @@ int sync__rollout_owned(const json_t *live)
 	       sync__meta_str(live, "annotations", CAIRN_ROLLOUT_MARKER) != NULL;
 }
 
+int sync__rollout_hash_keep(json_t *desired, const json_t *live)
+{
+	json_t *spec = json_object_get(desired, "spec"), *sel;
+	const char *api = json_string_value(json_object_get(desired, "apiVersion"));
+	const char *kind = json_string_value(json_object_get(desired, "kind"));
+	const json_t *h = json_object_get(
+	        json_object_get(json_object_get(live, "spec"), "selector"), SYNC_ROLLOUT_HASH_KEY);
+
+	if (!json_is_string(h) || api == NULL || kind == NULL || strcmp(api, "v1") != 0 ||
+	    strcmp(kind, "Service") != 0 || !json_is_object(spec))
+		return 0;
+	sel = json_object_get(spec, "selector");
+	if (!json_is_object(sel)) /* no selector in git: not a Service a Rollout drives */
+		return 0;
+	if (json_equal(json_object_get(sel, SYNC_ROLLOUT_HASH_KEY), h))
+		return 0;
+	if (json_object_set_new(sel, SYNC_ROLLOUT_HASH_KEY, json_copy((json_t *)h)) < 0)
+		return cairn_error_set(CAIRN_ENOMEM, "out of memory");
+	return 1;
+}
+
 int sync__rollout_kind(const json_t *obj)
 {
 	static const char *const kinds[] = {"Rollout", "AnalysisTemplate",
@@ -210,6 +231,8 @@ static int compare_desired(cairn_sync_res *s, uint64_t *dry_runs, const cairn_sy
 
 	cairn_res_id_format(&s->id, idbuf, sizeof(idbuf));
 	s->live = json_incref(json_object_get(ls->by_id, idbuf));
+	if ((rc = sync__rollout_hash_keep(s->object, s->live)) < 0)
+		return rc;
 	rc = predict(&wanted, ctx, s->object, s->live, dry_runs);
 	if (rc == CAIRN_ENOTFOUND && s->live == NULL) {
 		/* its namespace does not exist yet (CreateNamespace makes it):

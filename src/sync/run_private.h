@@ -25,6 +25,22 @@ const char *sync__meta_str(const json_t *obj, const char *field, const char *key
  */
 int sync__rollout_owned(const json_t *live);
 
+/* The Service selector key a rollout engine points at a ReplicaSet
+ * (CAIRN_ROLLOUT_HASH_LABEL of cairn/rollout.h; sync does not include it). */
+#define SYNC_ROLLOUT_HASH_KEY "rollouts-pod-template-hash"
+
+/*
+ * Give a desired core Service the live Service's `rollouts-pod-template-hash`
+ * selector key (the rollout engine's, or an Argo Rollouts controller's).
+ * spec.selector is an atomic map: an apply of the selector from git would
+ * replace the whole map and drop the key, moving the Service off the stable
+ * ReplicaSet, and the dry run would report it OutOfSync. So sync applies,
+ * predicts and compares the selector with the key the live one has; git
+ * never sets that key. Returns 1 when `desired` changed, 0 when not (not a
+ * Service, no selector in git, no key live, already equal), or CAIRN_ENOMEM.
+ */
+int sync__rollout_hash_keep(json_t *desired, const json_t *live);
+
 /*
  * 1 when `obj` is of a kind the rollout engine interprets (argoproj.io/...
  * Rollout, AnalysisTemplate, ClusterAnalysisTemplate, AnalysisRun,
