@@ -558,6 +558,206 @@ START_TEST(canary_resume_intent)
 }
 END_TEST
 
+/* The number of events of `kind` (and Service `svc` when given) of rollout `name`. */
+static int count_events(ro_world *w, const char *name, const char *kind, const char *svc)
+{
+	cairn_state_rollout *row = NULL;
+	cairn_state_rollout_event **ev = NULL;
+	size_t n = 0;
+	int count = 0;
+
+	ck_assert_int_eq(cairn_state_rollout_get(&row, w->st, "app", "env", name), 0);
+	ck_assert_int_eq(cairn_state_rollout_events(&ev, &n, w->st, row->id, 0, 0), 0);
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(ev[i]->kind, kind) == 0 &&
+		    (svc == NULL ||
+		     strcmp(json_string_value(json_object_get(ev[i]->data, "service")), svc) == 0))
+			count++;
+	cairn_state_rollout_event_list_free(ev, n);
+	cairn_state_rollout_free(row);
+	return count;
+}
+
+/* "HASH APP MARK" of a Service, as the integration tests print it. */
+static void svc_state(ro_world *w, const char *svc, char *out, size_t size)
+{
+	cairn_kube_mapping m;
+	json_t *o = NULL, *sel;
+	const char *mark;
+
+	ck_assert_int_eq(cairn_kube_mapping_for(w->kube, "v1", "Service", &m), 0);
+	ck_assert_int_eq(cairn_kube_get(w->kube, &m, "default", svc, &o), 0);
+	sel = json_object_get(json_object_get(o, "spec"), "selector");
+	mark = json_string_value(
+	        json_object_get(json_object_get(json_object_get(o, "metadata"), "annotations"),
+	                        CAIRN_ROLLOUT_MARKER));
+	snprintf(out, size, "%s %s %s",
+	         json_string_value(json_object_get(sel, CAIRN_ROLLOUT_HASH_LABEL)) ?: "-",
+	         json_string_value(json_object_get(sel, "app")) ?: "-", mark ? mark : "-");
+	json_decref(o);
+}
+
+/*
+ * canaryService and stableService: both on the new hash for the first
+ * version; stable on the stable's and canary on the canary's while a canary
+ * runs (marked); both on the new stable at completion (unmarked), each
+ * written once per change; the intent carries the whole selector (an
+ * atomic map). Killed between the last selector write and its done mark:
+ * the next tick issues that write again, once, and nothing else.
+ */
+START_TEST(canary_services_resume)
+{
+	const char *strat = "{'canary':{'canaryService':'cs-canary','stableService':'cs-stable',"
+	                    "'steps':[{'setWeight':25},{'pause':{}}]}}";
+	json_t *v1 = make_rollout("cs", 4, "app:v1", strat);
+	json_t *v2 = make_rollout("cs", 4, "app:v2", strat);
+	cairn_state_rollout *row = NULL;
+	cairn_rollout_result res;
+	char h1[16], h2[16], want[64], got[64];
+	ro_world w;
+
+	ro_hash(h1, v1);
+	ro_hash(h2, v2);
+	world_open(&w);
+	make_service(&w, "cs-canary", "cs");
+	make_service(&w, "cs-stable", "cs");
+	apply(&w, &res, "v1", v1);
+	drive(&w, &res, "cs", 15000, NULL, NULL);
+	ck_assert_str_eq(res.phase, "Healthy");
+	snprintf(want, sizeof(want), "%s cs -", h1);
+	svc_state(&w, "cs-stable", got, sizeof(got));
+	ck_assert_str_eq(got, want);
+	svc_state(&w, "cs-canary", got, sizeof(got));
+	ck_assert_str_eq(got, want);
+
+	apply(&w, &res, "v2", v2);
+	drive(&w, &res, "cs", 15000, NULL, NULL);
+	ck_assert_str_eq(res.phase, "Paused");
+	ck_assert_int_eq(res.weight, 25);
+	snprintf(want, sizeof(want), "%s cs cs", h1);
+	svc_state(&w, "cs-stable", got, sizeof(got));
+	ck_assert_str_eq(got, want);
+	snprintf(want, sizeof(want), "%s cs cs", h2);
+	svc_state(&w, "cs-canary", got, sizeof(got));
+	ck_assert_str_eq(got, want);
+	/* a tick in the pause writes nothing */
+	ck_assert_int_eq(cairn_rollout_tick(&res, &w.ctx, "app", "env", "cs"), 0);
+	ck_assert_int_eq(res.changed, 0);
+
+	ck_assert_int_eq(cairn_state_rollout_request(w.st, "app", "env", "cs", "promote"), 0);
+	ck_assert_int_eq(cairn_rollout_tick(&res, &w.ctx, "app", "env", "cs"), 0);
+	drive(&w, &res, "cs", 15000, NULL, NULL);
+	ck_assert_str_eq(res.phase, "Healthy");
+	snprintf(want, sizeof(want), "%s cs -", h2);
+	svc_state(&w, "cs-stable", got, sizeof(got));
+	ck_assert_str_eq(got, want);
+	svc_state(&w, "cs-canary", got, sizeof(got));
+	ck_assert_str_eq(got, want);
+	/* v1: first (unmarked, then marked) and last (unmarked); v2: marked, unmarked */
+	ck_assert_int_eq(count_events(&w, "cs", "switch", "cs-canary"), 4);
+
+	/* as if killed after the last write's intent, before the cluster saw it */
+	ck_assert_int_eq(cairn_state_rollout_get(&row, w.st, "app", "env", "cs"), 0);
+	json_t *intent = json_object_get(row->status, "intent");
+	json_t *sel = json_object_get(json_object_get(json_object_get(intent, "obj"), "spec"),
+	                              "selector");
+	ck_assert_str_eq(json_string_value(json_object_get(intent, "op")), "select");
+	ck_assert_str_eq(json_string_value(json_object_get(intent, "service")), "cs-canary");
+	ck_assert_str_eq(json_string_value(json_object_get(sel, "app")), "cs");
+	ck_assert_str_eq(json_string_value(json_object_get(sel, CAIRN_ROLLOUT_HASH_LABEL)), h2);
+	json_object_set_new(row->status, "done", json_false());
+	ck_assert_int_eq(cairn_state_rollout_put(NULL, w.st, row), 0);
+	cairn_state_rollout_free(row);
+	row = NULL;
+	json_t *before =
+	        json_pack("{s:s,s:s,s:{s:s,s:s,s:{s:s}},s:{s:{s:s,s:s}}}", "apiVersion", "v1",
+	                  "kind", "Service", "metadata", "name", "cs-canary", "namespace",
+	                  "default", "annotations", CAIRN_ROLLOUT_MARKER, "cs", "spec", "selector",
+	                  "app", "cs", CAIRN_ROLLOUT_HASH_LABEL, h2);
+	ck_assert_int_eq(ro_ssa(w.kube, before), 0);
+	json_decref(before);
+	ck_assert_int_eq(cairn_rollout_tick(&res, &w.ctx, "app", "env", "cs"), 0);
+	ck_assert_int_eq(res.changed, 1);
+	ck_assert_str_eq(res.phase, "Healthy");
+	svc_state(&w, "cs-canary", got, sizeof(got));
+	ck_assert_str_eq(got, want); /* unmarked again */
+	ck_assert_int_eq(count_events(&w, "cs", "switch", "cs-canary"), 4);
+	ck_assert_int_eq(count_events(&w, "cs", "resume", NULL), 1);
+	ck_assert_int_eq(cairn_state_rollout_get(&row, w.st, "app", "env", "cs"), 0);
+	ck_assert(json_is_true(json_object_get(row->status, "done")));
+	cairn_state_rollout_free(row);
+	ck_assert_int_eq(cairn_rollout_tick(&res, &w.ctx, "app", "env", "cs"), 0);
+	ck_assert_int_eq(res.changed, 0);
+	json_decref(v1);
+	json_decref(v2);
+	world_close(&w);
+}
+END_TEST
+
+/*
+ * A canaryService the cluster lacks: the rollout stops before any scale,
+ * Degraded with a message naming the Service and the field, and no Service
+ * is created; once the Service exists the next tick goes on. An abort
+ * points the canaryService back at the stable.
+ */
+START_TEST(canary_service_missing_then_abort)
+{
+	const char *strat = "{'canary':{'canaryService':'cm-canary','stableService':'cm-stable',"
+	                    "'steps':[{'setWeight':50},{'pause':{}}]}}";
+	json_t *v1 = make_rollout("cm", 2, "app:v1", strat);
+	json_t *v2 = make_rollout("cm", 2, "app:v2", strat);
+	cairn_state_rollout *row = NULL;
+	cairn_rollout_result res;
+	char h1[16], h2[16], want[64], got[64];
+	cairn_kube_mapping m;
+	json_t *o = NULL;
+	int c, cr;
+	ro_world w;
+
+	ro_hash(h1, v1);
+	ro_hash(h2, v2);
+	world_open(&w);
+	make_service(&w, "cm-stable", "cm");
+	ck_assert_int_eq(cairn_rollout_apply(&res, &w.ctx, "app", "env", "v1", v1, w.manifests),
+	                 CAIRN_ENOTFOUND);
+	ck_assert_error_contains("Service 'cm-canary' named by spec.strategy.canary.canaryService "
+	                         "of Rollout 'cm' does not exist in namespace 'default'");
+	rs_counts(&w, "cm", v1, &c, &cr);
+	ck_assert_int_eq(c, 0);
+	ck_assert_int_eq(cairn_kube_mapping_for(w.kube, "v1", "Service", &m), 0);
+	ck_assert_int_eq(cairn_kube_get(w.kube, &m, "default", "cm-canary", &o), CAIRN_ENOTFOUND);
+	cairn_error_clear();
+	ck_assert_int_eq(cairn_state_rollout_get(&row, w.st, "app", "env", "cm"), 0);
+	ck_assert_str_eq(row->phase, "Degraded");
+	ck_assert_ptr_nonnull(strstr(row->message, "cm-canary"));
+	ck_assert_int_gt(row->next_at, 0); /* tried again */
+	cairn_state_rollout_free(row);
+
+	make_service(&w, "cm-canary", "cm");
+	ck_assert_int_eq(cairn_rollout_tick(&res, &w.ctx, "app", "env", "cm"), 0);
+	drive(&w, &res, "cm", 15000, NULL, NULL);
+	ck_assert_str_eq(res.phase, "Healthy");
+
+	apply(&w, &res, "v2", v2);
+	drive(&w, &res, "cm", 15000, NULL, NULL);
+	ck_assert_str_eq(res.phase, "Paused");
+	snprintf(want, sizeof(want), "%s cm cm", h2);
+	svc_state(&w, "cm-canary", got, sizeof(got));
+	ck_assert_str_eq(got, want);
+	ck_assert_int_eq(cairn_state_rollout_request(w.st, "app", "env", "cm", "abort"), 0);
+	ck_assert_int_eq(cairn_rollout_tick(&res, &w.ctx, "app", "env", "cm"), 0);
+	ck_assert(res.aborted);
+	snprintf(want, sizeof(want), "%s cm -", h1);
+	svc_state(&w, "cm-canary", got, sizeof(got));
+	ck_assert_str_eq(got, want);
+	svc_state(&w, "cm-stable", got, sizeof(got));
+	ck_assert_str_eq(got, want);
+	json_decref(v1);
+	json_decref(v2);
+	world_close(&w);
+}
+END_TEST
+
 /* Crash-looping canary Pods: Degraded, aborted at once. */
 START_TEST(canary_degraded_aborts)
 {
@@ -709,6 +909,8 @@ void rollout_engine_tests(Suite *s)
 	tcase_add_test(tc, canary_inconclusive_pauses);
 	tcase_add_test(tc, canary_requests);
 	tcase_add_test(tc, canary_resume_intent);
+	tcase_add_test(tc, canary_services_resume);
+	tcase_add_test(tc, canary_service_missing_then_abort);
 	tcase_add_test(tc, canary_degraded_aborts);
 	tcase_add_test(tc, canary_background_analysis_audited);
 	suite_add_tcase(s, tc);
