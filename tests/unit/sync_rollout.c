@@ -3,6 +3,8 @@
  * are reported, not applied, diffed nor pruned; without it (`rollouts:
  * external`) they are applied like any object. */
 #include <signal.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "cairn/state.h"
@@ -271,6 +273,102 @@ START_TEST(external_applies_internal_leaves_alone)
 }
 END_TEST
 
+static json_t *service(const char *name, const char *app)
+{
+	return json_pack("{s:s,s:s,s:{s:s},s:{s:{s:s},s:[{s:i}]}}", "apiVersion", "v1", "kind",
+	                 "Service", "metadata", "name", name, "spec", "selector", "app", app,
+	                 "ports", "port", 80);
+}
+
+/* As the rollout engine points a Service: its whole selector plus the hash,
+ * applied as field manager cairn-rollout. */
+static void rollout_points(world *w, const char *name, const char *app, const char *hash)
+{
+	char path[256], *body;
+	json_t *o = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:{s:s,s:s}}}", "apiVersion", "v1", "kind",
+	                      "Service", "metadata", "name", name, "namespace", "default", "spec",
+	                      "selector", "app", app, "rollouts-pod-template-hash", hash);
+
+	snprintf(path, sizeof(path),
+	         "/api/v1/namespaces/default/services/%s?fieldManager=cairn-rollout&force=true",
+	         name);
+	body = json_dumps(o, JSON_COMPACT);
+	ck_assert_int_eq(cairn_kube_request(w->kube, "PATCH", path, "application/apply-patch+yaml",
+	                                    body, strlen(body), NULL),
+	                 0);
+	free(body);
+	json_decref(o);
+}
+
+static const char *selector_key(const json_t *obj, const char *key)
+{
+	return json_string_value(
+	        json_object_get(json_object_get(json_object_get(obj, "spec"), "selector"), key));
+}
+
+/*
+ * A Service whose live selector carries the rollout engine's
+ * rollouts-pod-template-hash: sync compares, predicts and applies git's
+ * selector with that key (spec.selector is an atomic map on an API server:
+ * git's selector alone would replace it and drop the key), so the app is
+ * Synced and a sync keeps the key. A Service without the key live is
+ * applied as git says; drift never reports the key.
+ */
+START_TEST(service_keeps_rollout_hash)
+{
+	world w;
+	cairn_sync_request r;
+	cairn_sync_outcome o;
+	cairn_sync_result *cmp = NULL;
+	const cairn_sync_res *sv;
+	json_t *set = json_pack("[o,o]", service("rh-svc", "rh"), rollout("rh-web"));
+	json_t *paths = NULL, *older = NULL;
+
+	world_open(&w);
+	req_init(&r, "rh", set, 1);
+	ck_assert_msg(cairn_sync_run(&o, &w.ctx, &r) == 0, "%s", o.message);
+	ck_assert_int_eq(cairn_sync_compare_app(&cmp, &w.ctx, &r), 0);
+	sv = find_res(cmp, "Service", "rh-svc");
+	ck_assert_ptr_nonnull(sv);
+	ck_assert_ptr_null(selector_key(sv->object, "rollouts-pod-template-hash"));
+	cairn_sync_result_free(cmp);
+	cmp = NULL;
+
+	rollout_points(&w, "rh-svc", "rh", "h1aaaaaaaa");
+	ck_assert_int_eq(cairn_sync_compare_app(&cmp, &w.ctx, &r), 0);
+	sv = find_res(cmp, "Service", "rh-svc");
+	ck_assert_str_eq(selector_key(sv->object, "rollouts-pod-template-hash"), "h1aaaaaaaa");
+	ck_assert_str_eq(selector_key(sv->object, "app"), "rh");
+	ck_assert_int_eq(sv->synced, 1);
+	ck_assert_int_eq(cmp->synced, 1);
+	/* the engine moves on: the Service compared with what the watcher kept
+	 * (the older hash) drifts in no path */
+	older = json_deep_copy(sv->object);
+	cairn_sync_result_free(cmp);
+	cmp = NULL;
+	rollout_points(&w, "rh-svc", "rh", "h2bbbbbbbb");
+	ck_assert_int_eq(cairn_sync_compare_app(&cmp, &w.ctx, &r), 0);
+	sv = find_res(cmp, "Service", "rh-svc");
+	ck_assert_int_eq(cairn_drift_compare(&paths, NULL, older, older, sv->live, NULL), 0);
+	ck_assert_int_eq(json_array_size(paths), 0);
+	cairn_sync_result_free(cmp);
+	cmp = NULL;
+
+	r.apply_all = 1; /* apply every object, the Service included */
+	ck_assert_msg(cairn_sync_run(&o, &w.ctx, &r) == 0, "%s", o.message);
+	ck_assert_int_eq(cairn_sync_compare_app(&cmp, &w.ctx, &r), 0);
+	sv = find_res(cmp, "Service", "rh-svc");
+	ck_assert_str_eq(selector_key(sv->live, "rollouts-pod-template-hash"), "h2bbbbbbbb");
+	ck_assert_str_eq(selector_key(sv->live, "app"), "rh");
+	ck_assert_int_eq(cmp->synced, 1);
+	cairn_sync_result_free(cmp);
+	json_decref(paths);
+	json_decref(older);
+	json_decref(set);
+	world_close(&w);
+}
+END_TEST
+
 void sync_rollout_tests(Suite *s)
 {
 	TCase *tc = tcase_create("rollout");
@@ -280,5 +378,6 @@ void sync_rollout_tests(Suite *s)
 	tcase_add_test(tc, internal_hands_over_without_crd);
 	tcase_add_test(tc, external_without_crd_fails);
 	tcase_add_test(tc, external_applies_internal_leaves_alone);
+	tcase_add_test(tc, service_keeps_rollout_hash);
 	suite_add_tcase(s, tc);
 }
