@@ -5,9 +5,15 @@
  *   hooks/post-receive  tells cairnd which refs moved: POST /api/v1/trigger
  *                       with "repo PATH" and git's "OLD NEW REF" lines, the
  *                       bearer token read from hooks/cairn-auth (0600), so it
- *                       never shows on a command line
- *   hooks/pre-receive   runs `cairn validate` on the manifests of each pushed
- *                       commit and rejects the push with the findings
+ *                       never shows on a command line; `cairn hooks
+ *                       post-receive` makes the request for http:// (see
+ *                       hook_notify.c), curl for https://
+ *   hooks/pre-receive   runs `cairn hooks pre-receive`: `cairn validate` on
+ *                       the manifests of each pushed commit, rejecting the
+ *                       push with the findings
+ *
+ * The scripts use shell builtins only up to the program they run (every
+ * fork and exec is on the path of each push; see docs/daemon.md).
  *
  * Also `cairn daemon ARGS...`: runs cairnd (the one beside this program,
  * else from PATH) with the same arguments.
@@ -18,6 +24,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -28,19 +35,29 @@
 
 #include "cairn/buf.h"
 #include "cairn/error.h"
+#include "cairn/util.h"
+#include "cairn/validate.h"
 #include "cli.h"
+#include "hook_notify.h"
 
 #define TOKEN_MAX 4096
 
 static const char post_receive[] =
         "#!/bin/sh\n"
         "# Cairn post-receive (cairn hooks install): tell cairnd which refs moved.\n"
-        "dir=$(cd \"$(dirname \"$0\")\" && pwd -P)\n"
-        "repo=$(cd \"${GIT_DIR:-.}\" && pwd -P)\n"
-        "url=$(cat \"$dir/cairn-url\") || exit 0\n"
-        "code=$({ printf 'repo %s\\n' \"$repo\"; cat; } | curl -sS --max-time 10 -o /dev/null \\\n"
-        "\t-w '%{http_code}' -H @\"$dir/cairn-auth\" -H 'Content-Type: text/plain' \\\n"
-        "\t--data-binary @- \"$url/api/v1/trigger\")\n"
+        "case $0 in */*) dir=${0%/*} ;; *) dir=. ;; esac\n"
+        "case $dir in /*) ;; *) dir=$PWD/$dir ;; esac\n"
+        "read -r url <\"$dir/cairn-url\" || [ -n \"$url\" ] || exit 0\n"
+        "cd -P \"${GIT_DIR:-.}\" || exit 0\n"
+        "case $url in\n"
+        "http:*)\n"
+        "\tread -r cairn <\"$dir/cairn-bin\" || [ -n \"$cairn\" ] || exit 0\n"
+        "\texec \"$cairn\" hooks post-receive \"$dir\" ;;\n"
+        "esac\n"
+        "code=$({ printf 'repo %s\\n' \"$PWD\"; while read -r l; do printf '%s\\n' \"$l\"; done; } "
+        "|\n"
+        "\tcurl -sS --max-time 10 -o /dev/null -w '%{http_code}' -H @\"$dir/cairn-auth\" \\\n"
+        "\t-H 'Content-Type: text/plain' --data-binary @- \"$url/api/v1/trigger\")\n"
         "case $code in\n"
         "2*) ;;\n"
         "*) echo \"cairn: cairnd did not take the push (HTTP $code); it will poll\" >&2 ;;\n"
@@ -50,33 +67,27 @@ static const char post_receive[] =
 static const char pre_receive[] =
         "#!/bin/sh\n"
         "# Cairn pre-receive (cairn hooks install): validate the pushed manifests.\n"
-        "dir=$(cd \"$(dirname \"$0\")\" && pwd -P)\n"
-        "cairn=$(cat \"$dir/cairn-bin\")\n"
-        "zero=0000000000000000000000000000000000000000\n"
-        "status=0\n"
-        "while read -r old new ref; do\n"
-        "\t[ \"$new\" = \"$zero\" ] && continue\n"
-        "\ttmp=$(mktemp -d) || exit 1\n"
-        "\tgit archive \"$new\" | tar -x -C \"$tmp\" || { rm -rf \"$tmp\"; exit 1; }\n"
-        "\t# kustomization files and dotfiles are not Kubernetes objects\n"
-        "\tfind \"$tmp\" \\( -name 'kustomization.y*ml' -o -name 'Kustomization' -o "
-        "-name '.*' \\) \\\n"
-        "\t\t-prune -exec rm -rf {} + 2>/dev/null\n"
-        "\tif ! out=$(\"$cairn\" validate \"$tmp\" 2>&1); then\n"
-        "\t\techo \"cairn: push of $ref rejected: manifests of $new do not validate:\" >&2\n"
-        "\t\tprintf '%s\\n' \"$out\" | sed \"s|$tmp/||g\" >&2\n"
-        "\t\tstatus=1\n"
-        "\tfi\n"
-        "\trm -rf \"$tmp\"\n"
-        "done\n"
-        "exit $status\n";
+        "case $0 in */*) dir=${0%/*} ;; *) dir=. ;; esac\n"
+        "read -r cairn <\"$dir/cairn-bin\" || [ -n \"$cairn\" ] || exit 1\n"
+        "exec \"$cairn\" hooks pre-receive\n";
 
 static void hooks_usage(FILE *f)
 {
 	fprintf(f, "usage: cairn hooks install REPO [--url URL] [--token-file FILE]\n"
+	           "       cairn hooks pre-receive\n"
+	           "       cairn hooks post-receive HOOKS-DIR\n"
 	           "\n"
 	           "Install Cairn's post-receive (notify cairnd) and pre-receive (cairn validate)\n"
 	           "hooks into the git repository REPO (bare or not).\n"
+	           "\n"
+	           "`cairn hooks pre-receive` is what the installed pre-receive runs: it reads\n"
+	           "git's \"OLD NEW REF\" lines on stdin, validates the manifests of each NEW\n"
+	           "commit (as `cairn validate` does a directory) and exits 1 with the\n"
+	           "findings when one does not validate, which rejects the push.\n"
+	           "`cairn hooks post-receive HOOKS-DIR` is what the installed post-receive runs\n"
+	           "for an http:// cairnd: it posts git's lines to cairnd's /api/v1/trigger\n"
+	           "with the URL and token the install wrote into HOOKS-DIR (https:// goes\n"
+	           "through curl). It never fails the push: cairnd's polling catches up.\n"
 	           "\n"
 	           "options:\n"
 	           "  --url URL          cairnd's API (default http://127.0.0.1:8470)\n"
@@ -177,6 +188,197 @@ out:
 	return rc;
 }
 
+/* ---- cairn hooks pre-receive ---- */
+
+/* The largest `git archive` of one pushed commit read into memory. */
+#define ARCHIVE_MAX ((size_t)512 << 20)
+
+/* What git and tar need of our environment in a hook: the repository, the
+ * push's quarantined objects, where to find programs and configuration. */
+static const char *const hook_env[] = {"PATH",
+                                       "HOME",
+                                       "TMPDIR",
+                                       "LANG",
+                                       "LC_ALL",
+                                       "GIT_DIR",
+                                       "GIT_OBJECT_DIRECTORY",
+                                       "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+                                       "GIT_QUARANTINE_PATH",
+                                       "GIT_CONFIG_NOSYSTEM",
+                                       "GIT_CONFIG_GLOBAL",
+                                       "XDG_CONFIG_HOME",
+                                       NULL};
+
+static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
+}
+
+/* Run argv with `in` on stdin; a failure or a non-zero exit is an error
+ * naming `what` and the program's own message. `res` is left for the
+ * caller to read and dispose on 0. */
+static int run_step(cairn_proc_result *res, const char *const *argv, const void *in, size_t inlen,
+                    const char *what)
+{
+	cairn_proc_opts o = CAIRN_PROC_OPTS_INIT;
+	int rc;
+
+	o.env_allow = hook_env;
+	o.stdin_data = in;
+	o.stdin_len = inlen;
+	o.max_output = ARCHIVE_MAX;
+	o.timeout_ms = 120000;
+	memset(res, 0, sizeof(*res));
+	rc = cairn_proc_run(res, argv, &o);
+	if (rc < 0 && rc != CAIRN_ETIMEOUT)
+		return cairn_error_prefix("%s: ", what);
+	if (rc == 0 && res->exited && res->status == 0)
+		return 0;
+	while (res->err.len && (res->err.ptr[res->err.len - 1] == '\n'))
+		res->err.ptr[--res->err.len] = '\0';
+	rc = cairn_error_set(CAIRN_EIO, "%s failed (%s %d)%s%s", what,
+	                     res->timed_out ? "timed out, signal"
+	                     : res->exited  ? "exit status"
+	                                    : "signal",
+	                     res->status, res->err.len ? ": " : "",
+	                     res->err.len ? res->err.ptr : "");
+	cairn_proc_result_dispose(res);
+	return rc;
+}
+
+/* The tree of commit `rev` into the empty directory `dir`: `git archive`
+ * into memory, then `tar -x`. Two programs, no shell. */
+static int extract(const char *rev, const char *dir)
+{
+	const char *archive[] = {"git", "archive", "--format=tar", rev, NULL};
+	const char *untar[] = {"tar", "-x", "-C", dir, "-f", "-", NULL};
+	cairn_proc_result a, t;
+	int rc;
+
+	if ((rc = run_step(&a, archive, NULL, 0, "git archive")) < 0)
+		return rc;
+	rc = run_step(&t, untar, a.out.ptr, a.out.len, "tar -x");
+	if (rc == 0)
+		cairn_proc_result_dispose(&t);
+	cairn_proc_result_dispose(&a);
+	return rc;
+}
+
+/* Validate the manifests of commit `rev`: 1 when they validate, 0 when
+ * they do not (findings printed to stderr, paths as in the commit). */
+static int check_commit(const char *rev, const char *ref)
+{
+	cairn_validate_opts opts = CAIRN_VALIDATE_OPTS_INIT;
+	cairn_buf out = CAIRN_BUF_INIT(CAIRN_BUF_DEFAULT_MAX);
+	const char *tmpdir = getenv("TMPDIR");
+	char dir[PATH_MAX];
+	cairn_validation v;
+	size_t i, plen;
+	int made = 0, rc;
+
+	cairn_validation_init(&v);
+	snprintf(dir, sizeof(dir), "%s/cairn-pre-receive.XXXXXX",
+	         tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (mkdtemp(dir) == NULL) {
+		rc = cairn_error_set(CAIRN_EIO, "cannot create a directory in '%s': %s",
+		                     tmpdir && *tmpdir ? tmpdir : "/tmp", strerror(errno));
+		goto out;
+	}
+	made = 1;
+	if ((rc = extract(rev, dir)) < 0)
+		goto out;
+	{
+		const char *paths[] = {dir};
+		if ((rc = cairn_validate_paths(&v, paths, 1, &opts)) < 0)
+			goto out;
+	}
+	plen = strlen(dir) + 1;
+	for (i = 0; i < v.count; i++) { /* "DIR/app/x.yaml" -> "app/x.yaml" */
+		char *f = v.findings[i].file;
+		if (f && strncmp(f, dir, plen - 1) == 0 && f[plen - 1] == '/')
+			memmove(f, f + plen, strlen(f + plen) + 1);
+	}
+	if (v.errors == 0) {
+		rc = 1;
+		goto out;
+	}
+	fprintf(stderr, "cairn: push of %s rejected: manifests of %s do not validate:\n", ref, rev);
+	if ((rc = cairn_validation_write_text(&out, &v)) == 0)
+		fwrite(out.ptr, 1, out.len, stderr);
+	fprintf(stderr, "%zu file%s, %zu object%s, %zu problem%s\n", v.files,
+	        v.files == 1 ? "" : "s", v.objects, v.objects == 1 ? "" : "s", v.errors,
+	        v.errors == 1 ? "" : "s");
+out:
+	if (made)
+		(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	cairn_validation_dispose(&v);
+	cairn_buf_dispose(&out);
+	return rc;
+}
+
+/*
+ * git's pre-receive protocol: "OLD NEW REF" lines on stdin; exit non-zero
+ * to refuse the whole push. Deletions (NEW all zeros) pass. A commit whose
+ * tree cannot be read is refused too, with git's or tar's message.
+ */
+static int pre_receive_run(void)
+{
+	char line[4096], old[128], rev[128], ref[3072];
+	int status = 0, rc;
+
+	while (fgets(line, sizeof(line), stdin) != NULL) {
+		if (sscanf(line, "%127s %127s %3071s", old, rev, ref) != 3) {
+			fprintf(stderr, "cairn: pre-receive: cannot read git's line '%.*s'\n",
+			        (int)strcspn(line, "\n"), line);
+			return 1;
+		}
+		if (strspn(rev, "0") == strlen(rev))
+			continue;
+		rc = check_commit(rev, ref);
+		if (rc < 0) {
+			fprintf(stderr, "cairn: push of %s rejected: %s\n", ref,
+			        cairn_error_last()->message);
+			cairn_error_clear();
+		}
+		if (rc != 1)
+			status = 1;
+	}
+	return status;
+}
+
+/* The installed post-receive for http://: never fails the push. */
+static int post_receive_run(const char *dir)
+{
+	char path[PATH_MAX], repo[PATH_MAX];
+	cairn_buf url = CAIRN_BUF_INIT(4096);
+	int code = 0, rc;
+
+	snprintf(path, sizeof(path), "%s/cairn-url", dir);
+	if ((rc = cairn_buf_read_file(&url, path)) == 0) {
+		url.len = strcspn(url.ptr, "\r\n");
+		url.ptr[url.len] = '\0';
+		snprintf(path, sizeof(path), "%s/cairn-auth", dir);
+		if (getcwd(repo, sizeof(repo)) == NULL)
+			rc = cairn_error_set(CAIRN_EIO, "cannot read the working directory: %s",
+			                     strerror(errno));
+		else
+			rc = hook_notify(&code, url.ptr, path, repo, stdin, 10000);
+	}
+	if (rc < 0) {
+		fprintf(stderr, "cairn: cairnd did not take the push (%s); it will poll\n",
+		        cairn_error_last()->message);
+		cairn_error_clear();
+	} else if (code < 200 || code > 299) {
+		fprintf(stderr, "cairn: cairnd did not take the push (HTTP %d); it will poll\n",
+		        code);
+	}
+	cairn_buf_dispose(&url);
+	return 0;
+}
+
 int cmd_hooks(int argc, char **argv)
 {
 	static const struct option longs[] = {{"url", required_argument, NULL, 'u'},
@@ -186,6 +388,10 @@ int cmd_hooks(int argc, char **argv)
 	const char *url = "http://127.0.0.1:8470", *token_file = NULL;
 	int c;
 
+	if (argc == 2 && strcmp(argv[1], "pre-receive") == 0)
+		return pre_receive_run();
+	if (argc == 3 && strcmp(argv[1], "post-receive") == 0)
+		return post_receive_run(argv[2]);
 	if (argc < 2 || strcmp(argv[1], "install") != 0) {
 		hooks_usage(argc >= 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
 		return argc >= 2 && strcmp(argv[1], "--help") == 0 ? 0 : CLI_EXIT_USAGE;
