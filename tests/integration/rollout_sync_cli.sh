@@ -5,7 +5,10 @@
 # setWeight 50 with its steps printed, a canary that never pulls aborted
 # (exit 1, "rolled back from <sha>"), the same commit refused afterwards
 # (exit 1), an indefinite pause (exit 0, says to promote), --async returning
-# once the rollout started.
+# once the rollout started. The canary's Services (canaryService,
+# stableService) and a blue-green app's activeService: the hash each
+# selects at weight 20, after completion, after an abort, kept by a later
+# sync and a self-heal correction; a missing canaryService refused by name.
 #
 # Tier: fast (bounded: every wait has a timeout; about 15 s).
 . "$(dirname "$0")/lib.sh"
@@ -133,10 +136,12 @@ timeout 20 "$CAIRN" app diff web --config cairn.yaml >"$TMP/diff" 2>&1
 check "v2: the app is Synced afterwards (app diff exit 0)" test $? = 0
 # a self-heal round: a correction of a drifted selector puts git's key back
 # and keeps the rollout's hash
-timeout 20 "$CAIRN" drift watch web --config cairn.yaml --mode correct --for 2s \
+# (a patch before the watch is ready is found by its first full comparison;
+# it stops after its first report, which comes after the correction)
+timeout 20 "$CAIRN" drift watch web --config cairn.yaml --mode correct --for 10s --events 1 \
 	>"$TMP/drift" 2>&1 &
 DRIFT=$!
-sleep 0.8
+sleep 0.5
 kubectl -n dev patch svc web-stable --type merge -p '{"spec":{"selector":{"app":"other"}}}' >/dev/null
 wait "$DRIFT"
 check "self-heal: the drifted selector was corrected" test "$(sel web-stable)" = "$H2 web -"
