@@ -1026,6 +1026,35 @@ out:
 }
 
 /*
+ * The Rollouts of the history entry a rollback deployed go to the engine
+ * (the older template rolls out, or straight back when it is the stable
+ * one), as cairnd does (src/daemon/worker.c); the exit status is the
+ * rollouts' when the sync itself succeeded.
+ */
+static int rollback_rollouts(struct app_live *l, const struct app_args *a, FILE *out, int status)
+{
+	cairn_state_history *h = NULL;
+	int rs;
+
+	if (cairn_state_history_get(&h, l->state, a->history_id) < 0) {
+		cli_print_error("app rollback");
+		return CLI_EXIT_FAIL;
+	}
+	if (h->manifests != NULL) {
+		json_decref(l->manifests);
+		l->manifests = json_incref(h->manifests);
+		l->req.manifests = l->manifests;
+		snprintf(l->revision, sizeof(l->revision), "%s", h->revision ? h->revision : "");
+		l->req.revision = l->revision;
+		rs = drive_rollouts(l, a, out);
+		if (status == CLI_EXIT_OK)
+			status = rs;
+	}
+	cairn_state_history_free(h);
+	return status;
+}
+
+/*
  * `rollback NAME ID`: sync history entry ID's stored manifests and pin
  * the app to it until a commit newer than the one it tracks now arrives
  * (the pin is the revision resolved here).
@@ -1061,6 +1090,8 @@ int app_cmd_rollback(struct app_ctx *c, const struct app_args *a, const cairn_ap
 	if (rc == 0 && !want_output(a))
 		printf("Auto-sync:    paused for '%s' until a commit newer than %s arrives\n",
 		       x->name, l.revision);
+	if (rc == 0 && l.req.interpret_rollouts)
+		status = rollback_rollouts(&l, a, p.out, status);
 out:
 	app_live_dispose(&l);
 	return status;

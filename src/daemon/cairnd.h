@@ -150,10 +150,13 @@ int cairnd_rollouts_held(char *msg, size_t size, cairn_state *st, const cairn_sy
 /*
  * After a reconcile that succeeded: hand the Rollouts of a sync that ran to
  * the engine (cairn_rollout_apply), and fold the rollouts into the app's
- * status (`held`: the message of a held-back revision, or NULL).
+ * status (`held`: the message of a held-back revision, or NULL). `deployed`:
+ * `req` is the render the last sync deployed; only then does a compare that
+ * finds it in sync hand over Rollouts the engine never saw (a compare of a
+ * newer render must not start its rollout: nobody synced it).
  */
 int cairnd_rollouts_reconciled(cairnd *d, const cairn_sync_ctx *ctx, const cairn_sync_request *req,
-                               const char *held, json_t *sum);
+                               const char *held, int deployed, json_t *sum);
 int cairnd_rollouts_after_sync(cairnd *d, cairn_kube_client *kube, cairn_state *st,
                                const cairn_sync_request *req, const char *who);
 int cairnd_rollouts_failed(char *msg, size_t size, cairn_state *st, const char *app,

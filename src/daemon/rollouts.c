@@ -256,7 +256,7 @@ static int rollouts_current(cairn_state *st, const cairn_sync_request *req)
 }
 
 int cairnd_rollouts_reconciled(cairnd *d, const cairn_sync_ctx *ctx, const cairn_sync_request *req,
-                               const char *held, json_t *sum)
+                               const char *held, int deployed, json_t *sum)
 {
 	if (!req->interpret_rollouts)
 		return 0;
@@ -269,7 +269,7 @@ int cairnd_rollouts_reconciled(cairnd *d, const cairn_sync_ctx *ctx, const cairn
 	/* a sync ran (an operation) and succeeded, or the deployed render is in
 	 * sync but its Rollouts never reached the engine: hand them over */
 	if (sum && json_is_true(json_object_get(sum, "synced")) &&
-	    (json_object_get(sum, "operation") || !rollouts_current(ctx->state, req)))
+	    (json_object_get(sum, "operation") || (deployed && !rollouts_current(ctx->state, req))))
 		return cairnd_rollouts_after_sync(d, ctx->kube, ctx->state, req, ctx->actor);
 	cairnd_rollouts_status(ctx->state, req->app, req->env, NULL);
 	return 0;

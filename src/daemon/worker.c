@@ -242,6 +242,33 @@ static int run(struct live *l, enum cairnd_mode mode, int64_t hid, json_t *sum)
 	return rc;
 }
 
+/*
+ * A rollback deployed history entry `hid`'s manifests, so its Rollouts go
+ * to the engine, not those of the tracked revision's render: the older
+ * template rolls out by its strategy (or goes straight back when it is the
+ * stable one, as Argo Rollouts' fast-track rollback). Without this a
+ * rollback would move everything but the Rollouts' workloads.
+ */
+static int rollback_rollouts(cairnd *d, struct live *l, int64_t hid, json_t *sum)
+{
+	cairn_state_history *h = NULL;
+	cairn_sync_request q = l->req;
+	int rc;
+
+	if (!l->req.interpret_rollouts || !json_is_true(json_object_get(sum, "succeeded")))
+		return cairnd_rollouts_reconciled(d, &l->ctx, &l->req, NULL, 0, sum);
+	if ((rc = cairn_state_history_get(&h, l->state, hid)) < 0)
+		return rc;
+	if (h->manifests) {
+		q.manifests = h->manifests;
+		q.revision = h->revision;
+		q.render_hash = h->render_hash;
+		rc = cairnd_rollouts_after_sync(d, l->ctx.kube, l->ctx.state, &q, l->ctx.actor);
+	}
+	cairn_state_history_free(h);
+	return rc;
+}
+
 static int reconcile(cairnd *d, const char *name, enum cairnd_mode mode, int64_t hid,
                      const char *who, const char *why, json_t **out)
 {
@@ -280,8 +307,11 @@ static int reconcile(cairnd *d, const char *name, enum cairnd_mode mode, int64_t
 		rc = compare(&l, sum);
 	else
 		rc = run(&l, mode, hid, sum);
-	if (rc == 0)
-		rc = cairnd_rollouts_reconciled(d, &l.ctx, &l.req, held[0] ? held : NULL, sum);
+	if (rc == 0 && mode == CAIRND_ROLLBACK)
+		rc = rollback_rollouts(d, &l, hid, sum);
+	else if (rc == 0)
+		rc = cairnd_rollouts_reconciled(d, &l.ctx, &l.req, held[0] ? held : NULL,
+		                                deployed_already(&l), sum);
 	if (rc == 0)
 		cairnd_drift_reconciled(d, l.app, l.env, &l.req, l.state);
 out:
