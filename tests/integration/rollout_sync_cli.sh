@@ -96,12 +96,15 @@ sync() { timeout 60 "$CAIRN" app sync web --config cairn.yaml "$@" >"$TMP/out" 2
 hash() { timeout 10 kubectl -n dev get rs -l cairn.dev/rollout="${2:-web}" \
 	-o jsonpath='{range .items[*]}{.spec.template.spec.containers[0].image} {.metadata.name}{"\n"}{end}' |
 	awk -v img="$1" '$1 == img {n = split($2, p, "-"); print p[n]}'; }
-# sel SVC: "HASH APP MARK" of the Service's selector and rollout mark
-sel() { timeout 10 kubectl -n dev get svc "$1" -o json | python3 -c '
-import json,sys
-o=json.load(sys.stdin); s=o["spec"].get("selector") or {}
-m=(o["metadata"].get("annotations") or {}).get("cairn.dev/rollout","-")
-print(s.get("rollouts-pod-template-hash","-"), s.get("app","-"), m)'; }
+# sel SVC...: "HASH APP MARK" of each Service's selector and rollout mark,
+# joined by '/' (one kubectl call)
+sel() {
+	local f='{.spec.selector.rollouts-pod-template-hash}|{.spec.selector.app}|{.metadata.annotations.cairn\.dev/rollout}{"\n"}'
+	[ $# -gt 1 ] && f="{range .items[*]}$f{end}"
+	timeout 10 kubectl -n dev get svc "$@" -o jsonpath="$f" |
+		awk -F'|' '{for (i = 1; i <= 3; i++) if ($i == "") $i = "-"
+			printf "%s%s %s %s", (NR > 1 ? "/" : ""), $1, $2, $3} END {print ""}'
+}
 replicas() { timeout 10 kubectl -n dev get rs -l cairn.dev/rollout=web \
 	-o jsonpath='{range .items[*]}{.spec.template.spec.containers[0].image} {.spec.replicas}{"\n"}{end}' |
 	awk -v img="$1" '$1 == img {print $2}'; }
@@ -113,7 +116,7 @@ check "v1: it says the rollout is Healthy" grep -q "^rollout web  *Healthy" "$TM
 check "v1: the ReplicaSet runs 4" test "$(replicas app:v1)" = 4
 H1=$(hash app:v1)
 check "v1: first rollout, no stable: both Services select the new hash, unmarked at the end" \
-	test "$(sel web-stable)/$(sel web-canary)" = "$H1 web -/$H1 web -"
+	test "$(sel web-stable web-canary)" = "$H1 web -/$H1 web -"
 
 push app:v2 '[{setWeight: 50}, {pause: {duration: 1s}}]'
 sync
@@ -123,7 +126,7 @@ check "v2: ends Healthy" grep -q "^rollout web  *Healthy" "$TMP/out"
 check "v2: the new ReplicaSet runs 4, the old 0" test "$(replicas app:v2) $(replicas app:v1)" = "4 0"
 H2=$(hash app:v2)
 check "v2: completed: both Services select the new stable hash" \
-	test "$(sel web-stable)/$(sel web-canary)" = "$H2 web -/$H2 web -"
+	test "$(sel web-stable web-canary)" = "$H2 web -/$H2 web -"
 check "v2: while it ran, stableService selected the stable hash" \
 	grep -q "switch  *{\"hash\":\"$H1\",\"marked\":true,\"rollout\":\"web\",\"service\":\"web-stable\"}" "$TMP/out"
 check "v2: and canaryService the canary's" \
@@ -131,14 +134,14 @@ check "v2: and canaryService the canary's" \
 sync
 check "v2: a second 'cairn app sync' after completion exits 0" test "$RC" = 0
 check "v2: and leaves the Services on the stable hash" \
-	test "$(sel web-stable)/$(sel web-canary)" = "$H2 web -/$H2 web -"
+	test "$(sel web-stable web-canary)" = "$H2 web -/$H2 web -"
 timeout 20 "$CAIRN" app diff web --config cairn.yaml >"$TMP/diff" 2>&1
 check "v2: the app is Synced afterwards (app diff exit 0)" test $? = 0
 # a self-heal round: a correction of a drifted selector puts git's key back
 # and keeps the rollout's hash
 # (a patch before the watch is ready is found by its first full comparison;
 # it stops after its first report, which comes after the correction)
-timeout 20 "$CAIRN" drift watch web --config cairn.yaml --mode correct --for 10s --events 1 \
+timeout 20 "$CAIRN" drift watch web --config cairn.yaml --no-fetch --mode correct --for 10s --events 1 \
 	>"$TMP/drift" 2>&1 &
 DRIFT=$!
 sleep 0.5
@@ -157,7 +160,7 @@ check "bad: exits 1" test "$RC" = 1
 check "bad: says it rolled back from the commit" grep -q "rolled back from ${BAD:0:7}" "$TMP/out"
 check "bad: the stable ReplicaSet is back at 4" test "$(replicas app:v2)" = 4
 check "bad: aborted: both Services back on the stable hash, unmarked" \
-	test "$(sel web-stable)/$(sel web-canary)" = "$H2 web -/$H2 web -"
+	test "$(sel web-stable web-canary)" = "$H2 web -/$H2 web -"
 sync
 check "bad: syncing the same commit again is refused (exit 1)" test "$RC" = 1
 check "bad: and says why" grep -q "not synced again until a newer commit or 'cairn rollout retry web'" "$TMP/out"
@@ -237,4 +240,14 @@ check "blue-green: a later sync exits 0 and keeps the hash" \
 	test "$?/$(sel bg-active)" = "0/$B2 bg -"
 timeout 20 "$CAIRN" app diff bg --config cairn.yaml >"$TMP/diff" 2>&1
 check "blue-green: the app is Synced" test $? = 0
+timeout 20 "$CAIRN" drift watch bg --config cairn.yaml --no-fetch --mode correct --for 10s --events 1 \
+	>"$TMP/drift" 2>&1 &
+DRIFT=$!
+sleep 0.5
+kubectl -n dev patch svc bg-active --type merge -p '{"spec":{"selector":{"app":"other"}}}' >/dev/null
+wait "$DRIFT"
+check "blue-green: self-heal corrects the drifted selector and keeps the hash" \
+	test "$(sel bg-active)" = "$B2 bg -"
+timeout 20 "$CAIRN" app diff bg --config cairn.yaml >"$TMP/diff" 2>&1
+check "blue-green: Synced after the self-heal round" test $? = 0
 done_testing
