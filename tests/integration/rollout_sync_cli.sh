@@ -10,7 +10,7 @@
 # selects at weight 20, after completion, after an abort, kept by a later
 # sync and a self-heal correction; a missing canaryService refused by name.
 #
-# Tier: fast (bounded: every wait has a timeout; about 15 s).
+# Tier: fast (bounded: every wait has a timeout; about 16 s).
 . "$(dirname "$0")/lib.sh"
 
 SIM=${CAIRN_SIM:-$BUILDDIR/cairn-sim}

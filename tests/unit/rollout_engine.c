@@ -583,7 +583,7 @@ static void svc_state(ro_world *w, const char *svc, char *out, size_t size)
 {
 	cairn_kube_mapping m;
 	json_t *o = NULL, *sel;
-	const char *mark;
+	const char *mark, *hash, *app;
 
 	ck_assert_int_eq(cairn_kube_mapping_for(w->kube, "v1", "Service", &m), 0);
 	ck_assert_int_eq(cairn_kube_get(w->kube, &m, "default", svc, &o), 0);
@@ -591,9 +591,9 @@ static void svc_state(ro_world *w, const char *svc, char *out, size_t size)
 	mark = json_string_value(
 	        json_object_get(json_object_get(json_object_get(o, "metadata"), "annotations"),
 	                        CAIRN_ROLLOUT_MARKER));
-	snprintf(out, size, "%s %s %s",
-	         json_string_value(json_object_get(sel, CAIRN_ROLLOUT_HASH_LABEL)) ?: "-",
-	         json_string_value(json_object_get(sel, "app")) ?: "-", mark ? mark : "-");
+	hash = json_string_value(json_object_get(sel, CAIRN_ROLLOUT_HASH_LABEL));
+	app = json_string_value(json_object_get(sel, "app"));
+	snprintf(out, size, "%s %s %s", hash ? hash : "-", app ? app : "-", mark ? mark : "-");
 	json_decref(o);
 }
 
