@@ -3,6 +3,7 @@
  *
  *   cairnd --config cairn.yaml [--pidfile F] [--listen HOST:PORT]
  *          [--workers N] [--poll DURATION|off] [--grace DURATION]
+ *          [--drift-interval DURATION]
  *
  * Every signal of interest is blocked before any thread starts and taken
  * by the main thread with sigwait(), so handlers never run on a worker:
@@ -29,7 +30,8 @@
 static void usage(FILE *f)
 {
 	fprintf(f, "usage: cairnd --config cairn.yaml [--pidfile FILE] [--listen HOST:PORT]\n"
-	           "              [--workers N] [--poll DURATION|off] [--grace DURATION]\n");
+	           "              [--workers N] [--poll DURATION|off] [--grace DURATION]\n"
+	           "              [--drift-interval DURATION]\n");
 }
 
 static int write_pidfile(const char *path)
@@ -57,11 +59,15 @@ static int parse_ms(int64_t *out, const char *s, const char *what)
 static int parse_args(struct cairnd_opts *o, const char **pidfile, int64_t *grace, int argc,
                       char **argv)
 {
-	static const struct option longs[] = {
-	        {"config", required_argument, NULL, 'c'}, {"pidfile", required_argument, NULL, 'p'},
-	        {"listen", required_argument, NULL, 'l'}, {"workers", required_argument, NULL, 'w'},
-	        {"poll", required_argument, NULL, 'P'},   {"grace", required_argument, NULL, 'g'},
-	        {"help", no_argument, NULL, 'h'},         {NULL, 0, NULL, 0}};
+	static const struct option longs[] = {{"config", required_argument, NULL, 'c'},
+	                                      {"pidfile", required_argument, NULL, 'p'},
+	                                      {"listen", required_argument, NULL, 'l'},
+	                                      {"workers", required_argument, NULL, 'w'},
+	                                      {"poll", required_argument, NULL, 'P'},
+	                                      {"grace", required_argument, NULL, 'g'},
+	                                      {"drift-interval", required_argument, NULL, 'D'},
+	                                      {"help", no_argument, NULL, 'h'},
+	                                      {NULL, 0, NULL, 0}};
 	int c;
 
 	while ((c = getopt_long(argc, argv, "c:h", longs, NULL)) != -1) {
@@ -87,6 +93,14 @@ static int parse_args(struct cairnd_opts *o, const char **pidfile, int64_t *grac
 		case 'g':
 			if (parse_ms(grace, optarg, "--grace") < 0)
 				return -1;
+			break;
+		case 'D':
+			if (parse_ms(&o->drift_interval_ms, optarg, "--drift-interval") < 0)
+				return -1;
+			if (o->drift_interval_ms < 1000)
+				return cairn_error_set(
+				        CAIRN_EINVAL, "bad --drift-interval '%s': want at least 1s",
+				        optarg);
 			break;
 		case 'h':
 			usage(stdout);

@@ -29,6 +29,7 @@ struct cairnd_defs {
 typedef struct cairnd {
 	char *config_path;
 	char *state_dir;
+	int64_t drift_interval_ms; /* from cairnd_opts */
 	int lock_fd;
 	pthread_mutex_t mu;     /* defs pointer and refs */
 	pthread_mutex_t git_mu; /* the git mirrors: fetch and render one at a time */
@@ -49,10 +50,12 @@ typedef struct cairnd {
 
 /* Options of cairnd_open(). */
 struct cairnd_opts {
-	const char *config; /* cairn.yaml (required) */
-	const char *listen; /* "HOST:PORT" overriding listen.api, or NULL */
-	unsigned workers;   /* 0: default */
-	int64_t poll_ms;    /* 0: default; < 0: no polling */
+	const char *config;        /* cairn.yaml (required) */
+	const char *listen;        /* "HOST:PORT" overriding listen.api, or NULL */
+	unsigned workers;          /* 0: default */
+	int64_t poll_ms;           /* 0: default; < 0: no polling */
+	int64_t drift_interval_ms; /* the drift watcher's full comparison; 0: $CAIRN_DRIFT_INTERVAL,
+	                              else the default */
 };
 
 /* daemon.c */

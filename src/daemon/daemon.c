@@ -360,6 +360,7 @@ int cairnd_open(cairnd **out, const struct cairnd_opts *o)
 		goto fail;
 	so.workers = o->workers;
 	so.poll_ms = o->poll_ms;
+	d->drift_interval_ms = o->drift_interval_ms;
 	so.metrics = d->metrics;
 	so.fn = reconcile_cb;
 	so.ud = d;

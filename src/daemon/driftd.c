@@ -395,7 +395,9 @@ int cairnd_drift_start(cairnd *d)
 	int64_t ns = 0;
 	size_t slot = DRIFTD_DAEMONS_MAX;
 
-	if (iv && *iv && (cairn_duration_parse(&ns, iv) < 0 || ns < 1000000))
+	if (d->drift_interval_ms > 0)
+		ns = d->drift_interval_ms * 1000000;
+	else if (iv && *iv && (cairn_duration_parse(&ns, iv) < 0 || ns < 1000000))
 		return cairn_error_set(CAIRN_EINVAL,
 		                       "bad CAIRN_DRIFT_INTERVAL '%s': expected a duration such as "
 		                       "3m or 30s",

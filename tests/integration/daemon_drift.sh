@@ -7,7 +7,7 @@
 # (drift.* events, /metrics) and, with selfHeal only, put back; a second
 # push that adds an object is watched, a reload that drops an app stops
 # watching it; SIGTERM stops the watcher promptly; a bad
-# CAIRN_DRIFT_INTERVAL is refused.
+# CAIRN_DRIFT_INTERVAL or --drift-interval is refused (the flag wins).
 #
 # Tier: fast (bounded: every wait has a timeout; about 15 s).
 . "$(dirname "$0")/lib.sh"
@@ -217,5 +217,18 @@ check "within 5 s with the drift watches running" test "$MS" -lt 5000
 CAIRN_DRIFT_INTERVAL=soon "$CAIRND" --config cairn.yaml --poll off >/dev/null 2>"$TMP/bad.err"
 check "a bad CAIRN_DRIFT_INTERVAL stops cairnd at start" test $? = 1
 check "saying why" grep -q "bad CAIRN_DRIFT_INTERVAL 'soon': expected a duration" "$TMP/bad.err"
+"$CAIRND" --config cairn.yaml --poll off --drift-interval 10ms >/dev/null 2>"$TMP/bad.err"
+check "--drift-interval under 1s stops cairnd at start" test $? != 0
+check "saying why" grep -q "bad --drift-interval '10ms': want at least 1s" "$TMP/bad.err"
+# the flag wins over a bad variable: cairnd starts
+CAIRN_DRIFT_INTERVAL=soon "$CAIRND" --config cairn.yaml --poll off --drift-interval 30s \
+	>/dev/null 2>"$TMP/ok.err" &
+DPID=$!
+check "--drift-interval 30s overrides a bad CAIRN_DRIFT_INTERVAL (cairnd ready)" \
+	sh -c "for i in \$(seq 100); do curl -sf '$API/readyz' >/dev/null && exit 0; sleep 0.1; done; exit 1"
+kill -TERM "$DPID"
+wait "$DPID"
+check "... and stops with exit 0" test $? = 0
+DPID=
 if [ -n "${VERBOSE:-}" ]; then sed 's/^/# /' "$TMP/cairnd.err"; fi
 done_testing
