@@ -11,24 +11,16 @@
 . "$(dirname "$0")/lib.sh"
 
 CAIRND=${CAIRND:-$BUILDDIR/cairnd}
-for t in git curl python3; do
-	if ! command -v $t >/dev/null 2>&1; then
-		echo "1..0 # SKIP $t is not installed"
-		exit 0
-	fi
-done
+need git curl python3
 DPID=
 trap '[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
-export GIT_CONFIG_NOSYSTEM=1 HOME="$TMP/home"
 export CAIRN_STATE_DIR="$TMP/state" TMPDIR="$TMP/hooktmp" # the hooks' temporary directories
 mkdir -p "$TMPDIR"
 unset CAIRN_CONFIG CAIRN_TOKEN CAIRN_SERVER
-mkdir -p "$HOME"
-git config --global user.name t && git config --global user.email t@t &&
-	git config --global init.defaultBranch main
+git_home
 
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(freeport)
 API="http://127.0.0.1:$PORT"
 hash() { printf %s "$1" | sha256sum | cut -d' ' -f1; }
 HOOKTOK=hook-token-7 VIEWTOK=view-token-8
@@ -45,8 +37,7 @@ api:
 Y
 "$CAIRND" --config cairn.yaml --poll off >"$TMP/cairnd.out" 2>"$TMP/cairnd.err" &
 DPID=$!
-ready() { for _ in $(seq 100); do curl -sf "$API/readyz" >/dev/null && return 0; sleep 0.1; done; return 1; }
-check "cairnd starts" ready
+check "cairnd starts" wait_ready "$API"
 
 git init -q --bare repo.git
 printf '%s\n' "$HOOKTOK" >token

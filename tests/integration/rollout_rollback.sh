@@ -9,47 +9,23 @@
 # Tier: fast (bounded: every wait has a timeout; about 20 s).
 . "$(dirname "$0")/lib.sh"
 
-SIM=${CAIRN_SIM:-$BUILDDIR/cairn-sim}
 CAIRND=${CAIRND:-$BUILDDIR/cairnd}
-for t in kubectl git curl python3; do
-	if ! command -v $t >/dev/null 2>&1; then
-		echo "1..0 # SKIP $t is not installed"
-		exit 0
-	fi
-done
+need kubectl git curl python3
 SIMPID= DPID=
 trap '[ -n "$DPID" ] && kill -9 "$DPID" 2>/dev/null; [ -n "$SIMPID" ] && kill "$SIMPID" 2>/dev/null; wait 2>/dev/null; rm -rf "$TMP"' EXIT
 cd "$TMP" || exit 1
-export GIT_CONFIG_NOSYSTEM=1 HOME="$TMP/home" KUBECONFIG="$TMP/kubeconfig"
-export CAIRN_STATE_DIR="$TMP/state"
+export KUBECONFIG="$TMP/kubeconfig" CAIRN_STATE_DIR="$TMP/state"
 unset CAIRN_CONFIG CAIRN_TOKEN CAIRN_SERVER
-mkdir -p "$HOME" envs
-git config --global user.name t && git config --global user.email t@t &&
-	git config --global init.defaultBranch main
-"$SIM" --listen 127.0.0.1:0 --kubeconfig-out "$KUBECONFIG" --pod-ready-delay 0s \
-	>"$TMP/sim.out" 2>"$TMP/sim.err" &
-SIMPID=$!
-for _ in $(seq 100); do
-	[ -s "$KUBECONFIG" ] && break
-	sleep 0.1
-done
-check "cairn-sim starts" test -s "$KUBECONFIG"
-SERVER=$(kubectl config view --raw -o jsonpath='{.clusters[0].cluster.server}')
+git_home
+mkdir -p envs
+check "cairn-sim starts" sim_start --pod-ready-delay 0s
 # cairn-sim advances a bare ReplicaSet's Pods on its next store write
 kubectl create configmap nudge >/dev/null
 (while kill -0 "$SIMPID" 2>/dev/null; do
 	kubectl annotate --overwrite configmap nudge "n=$RANDOM" >/dev/null 2>&1
 	sleep 0.3
 done) &
-cat >envs/dev.yaml <<Y
-apiVersion: cairn.dev/v1alpha1
-kind: Environment
-metadata: {name: dev}
-spec:
-  cluster: {server: "$SERVER", kubeconfig: "$KUBECONFIG"}
-  namespaces: ["dev*"]
-  defaultNamespace: dev
-Y
+env_yaml dev >envs/dev.yaml
 git init -q --bare repo.git
 app() { # NAME PATH
 	cat <<Y
@@ -65,7 +41,7 @@ spec:
 Y
 }
 { app cli cli; app api api; } >apps.yaml
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+PORT=$(freeport)
 API="http://127.0.0.1:$PORT"
 TOK=deploy-token-5
 cat >cairn.yaml <<Y
@@ -140,8 +116,7 @@ check "cli rollback: the rollout's revision is v1's" \
 # 2. through cairnd: POST /api/v1/applications/api/rollback
 "$CAIRND" --config cairn.yaml --poll 1s >"$TMP/cairnd.out" 2>"$TMP/cairnd.err" &
 DPID=$!
-for _ in $(seq 100); do curl -sf "$API/readyz" >/dev/null && break; sleep 0.1; done
-check "cairnd is ready" curl -sf "$API/readyz"
+check "cairnd is ready" wait_ready "$API"
 H=$(hid api "$V1")
 check "api: v1 has a history entry ($H)" test -n "$H"
 check "api: v2 runs 2 before the rollback" test "$(replicas api app:v2)" = 2
