@@ -156,6 +156,27 @@ const char *cairn_k8s_kind_type(const char *api_version, const char *kind);
  */
 const char *cairn_k8s_field_type(const char *type, const char *field);
 
+/* ---- atomic maps ---------------------------------------------------------- */
+
+/**
+ * The atomic maps of the built-in kinds (static, sorted by type then field):
+ * the fields whose value is an object that server-side apply treats as one
+ * value (x-kubernetes-map-type "atomic" on the field, or on the definition
+ * the field refers to): applying one replaces it whole, its owner owns it as
+ * a leaf. `field_type` is that definition, or NULL for a map of strings
+ * (additionalProperties) such as Service spec.selector. Every other object
+ * is "granular" (merged key by key). The rows cover every field-level atomic
+ * map of the API and, for definitions the walk map reaches, the fields that
+ * hold an atomic structure.
+ */
+const cairn_k8s_field *cairn_k8s_atomic_maps(size_t *count);
+
+/**
+ * Whether `field` of object type `type` is an atomic map (see above).
+ * 1 when it is, 0 when not or when either argument is NULL. Thread-safe.
+ */
+int cairn_k8s_map_is_atomic(const char *type, const char *field);
+
 #ifdef __cplusplus
 }
 #endif

@@ -6,7 +6,9 @@
  * unit test core_k8s checks the table against the published swagger.json in
  * both directions, so a row that is wrong or missing fails the build.
  *
- * Also here: which definition is the top of each built-in kind, and the
+ * Also here: the atomic maps (objects that server-side apply replaces
+ * whole and owns as one field; the same unit test checks them against the
+ * document), which definition is the top of each built-in kind, and the
  * object-valued fields that lead from a kind down to the rows (a walker
  * needs them to know the type of a nested object).
  */
@@ -403,6 +405,7 @@ static const cairn_k8s_field fields[] = {
         F(API "policy.v1.PodDisruptionBudget", "spec", API "policy.v1.PodDisruptionBudgetSpec"),
         F(API "policy.v1.PodDisruptionBudget", "status", API "policy.v1.PodDisruptionBudgetStatus"),
         F(API "storage.v1.CSIDriver", "spec", API "storage.v1.CSIDriverSpec"),
+        F(API "node.v1.RuntimeClass", "scheduling", API "node.v1.Scheduling"),
         F(API "storage.v1.CSINode", "spec", API "storage.v1.CSINodeSpec"),
 };
 
@@ -435,4 +438,62 @@ const char *cairn_k8s_field_type(const char *type, const char *field)
 	if (strcmp(field, "metadata") == 0 && is_kind_definition(type))
 		return META "ObjectMeta";
 	return NULL;
+}
+
+/* ---- atomic maps ------------------------------------------------------------
+ * Objects that server-side apply treats as one value. A field is one when it
+ * says x-kubernetes-map-type "atomic" itself (maps of strings), or when the
+ * definition it refers to says so (LabelSelector, object references) and
+ * the field does not override it with "granular". Sorted by type, then
+ * field: lookups bisect. */
+
+#define LS META "LabelSelector"
+
+static const cairn_k8s_field atomic_maps[] = {
+        F(A "DaemonSetSpec", "selector", LS),
+        F(A "DeploymentSpec", "selector", LS),
+        F(A "ReplicaSetSpec", "selector", LS),
+        F(A "StatefulSetSpec", "selector", LS),
+        F(B "JobSpec", "selector", LS),
+        F(C "Binding", "target", C "ObjectReference"),
+        F(C "Event", "involvedObject", C "ObjectReference"),
+        F(C "Event", "related", C "ObjectReference"),
+        F(C "PersistentVolumeClaimSpec", "dataSource", C "TypedLocalObjectReference"),
+        F(C "PersistentVolumeClaimSpec", "selector", LS),
+        F(C "PodSpec", "nodeSelector", NULL),
+        F(C "ReplicationControllerSpec", "selector", NULL),
+        F(C "ServiceSpec", "selector", NULL),
+        F(API "events.v1.Event", "regarding", C "ObjectReference"),
+        F(API "events.v1.Event", "related", C "ObjectReference"),
+        F(API "node.v1.Scheduling", "nodeSelector", NULL),
+        F(API "policy.v1.PodDisruptionBudgetSpec", "selector", LS),
+        F(API "rbac.v1.ClusterRoleBinding", "roleRef", API "rbac.v1.RoleRef"),
+        F(API "rbac.v1.RoleBinding", "roleRef", API "rbac.v1.RoleRef"),
+        F(RES "ResourceClass", "suitableNodes", C "NodeSelector"),
+        F(API "storage.v1.CSIStorageCapacity", "nodeTopology", LS),
+};
+
+const cairn_k8s_field *cairn_k8s_atomic_maps(size_t *count)
+{
+	*count = COUNT(atomic_maps);
+	return atomic_maps;
+}
+
+static int cmp_atomic(const void *key, const void *elem)
+{
+	const struct type_field *k = key;
+	const cairn_k8s_field *e = elem;
+	int c = strcmp(k->type, e->type);
+
+	return c ? c : strcmp(k->field, e->field);
+}
+
+int cairn_k8s_map_is_atomic(const char *type, const char *field)
+{
+	struct type_field k = {type, field};
+
+	if (type == NULL || field == NULL)
+		return 0;
+	return bsearch(&k, atomic_maps, COUNT(atomic_maps), sizeof(atomic_maps[0]), cmp_atomic) !=
+	       NULL;
 }

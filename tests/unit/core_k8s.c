@@ -350,6 +350,125 @@ START_TEST(test_kinds_match_swagger)
 }
 END_TEST
 
+/* ---- atomic maps against swagger.json ------------------------------------ */
+
+/* Whether a property of the document is an atomic map: it says so itself,
+ * or it refers (directly, not through list items) to a definition that says
+ * so and does not override it with "granular". */
+static int prop_atomic(const json_t *defs, const json_t *prop)
+{
+	const char *mt = json_string_value(json_object_get(prop, "x-kubernetes-map-type"));
+	const char *ref = json_string_value(json_object_get(prop, "$ref"));
+	const char *dmt;
+
+	if (mt)
+		return strcmp(mt, "atomic") == 0;
+	if (ref == NULL)
+		return 0;
+	dmt = json_string_value(json_object_get(json_object_get(defs, strrchr(ref, '/') + 1),
+	                                        "x-kubernetes-map-type"));
+	return dmt && strcmp(dmt, "atomic") == 0;
+}
+
+START_TEST(test_atomic_maps_match_swagger)
+{
+	json_t *doc = load_swagger();
+	const json_t *defs = json_object_get(doc, "definitions");
+	cairn_buf bad = CAIRN_BUF_INIT(0);
+	size_t n;
+	const cairn_k8s_field *rows = cairn_k8s_atomic_maps(&n);
+
+	ck_assert_uint_ge(n, 4);
+	for (size_t i = 0; i < n; i++) {
+		const json_t *prop = json_object_get(
+		        json_object_get(json_object_get(defs, rows[i].type), "properties"),
+		        rows[i].field);
+		const char *ref = prop ? json_string_value(json_object_get(prop, "$ref")) : NULL;
+
+		if (i > 0) {
+			int c = strcmp(rows[i - 1].type, rows[i].type);
+			ck_assert_msg(
+			        c < 0 || (c == 0 && strcmp(rows[i - 1].field, rows[i].field) < 0),
+			        "atomic map table not sorted at %s.%s", rows[i].type,
+			        rows[i].field);
+		}
+		if (prop == NULL || !prop_atomic(defs, prop))
+			cairn_buf_printf(&bad, "%s.%s: not an atomic map\n", rows[i].type,
+			                 rows[i].field);
+		else if ((ref == NULL) != (rows[i].field_type == NULL) ||
+		         (ref && strcmp(strrchr(ref, '/') + 1, rows[i].field_type) != 0))
+			cairn_buf_printf(&bad, "%s.%s: type differs\n", rows[i].type,
+			                 rows[i].field);
+		ck_assert_int_eq(cairn_k8s_map_is_atomic(rows[i].type, rows[i].field), 1);
+	}
+	ck_assert_msg(bad.len == 0, "atomic maps that differ from swagger.json:\n%s", bad.ptr);
+	cairn_buf_dispose(&bad);
+	json_decref(doc);
+}
+END_TEST
+
+/* Whether a definition is one the table covers: a built-in kind, or a type
+ * the walk map leads to or from. */
+static int covered_type(const char *name)
+{
+	size_t n, nf;
+	const cairn_k8s_kind *kinds = cairn_k8s_kinds(&n);
+	const cairn_k8s_field *fields = cairn_k8s_fields(&nf);
+
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(kinds[i].definition, name) == 0)
+			return 1;
+	for (size_t i = 0; i < nf; i++)
+		if (strcmp(fields[i].type, name) == 0 || strcmp(fields[i].field_type, name) == 0)
+			return 1;
+	return 0;
+}
+
+/* Every field-level atomic map of the document has a row, and so has every
+ * field of a covered definition that holds an atomic structure; granular
+ * maps have none. */
+START_TEST(test_atomic_maps_complete)
+{
+	json_t *doc = load_swagger();
+	const json_t *defs = json_object_get(doc, "definitions");
+	cairn_buf missing = CAIRN_BUF_INIT(0);
+	const char *name, *field;
+	json_t *def, *prop;
+	size_t own = 0, granular = 0;
+
+	json_object_foreach((json_t *)defs, name, def)
+	{
+		json_object_foreach(json_object_get(def, "properties"), field, prop)
+		{
+			const char *mt =
+			        json_string_value(json_object_get(prop, "x-kubernetes-map-type"));
+			int want;
+
+			if (mt && strcmp(mt, "granular") == 0) {
+				granular++;
+				ck_assert_msg(!cairn_k8s_map_is_atomic(name, field),
+				              "%s.%s is granular", name, field);
+				continue;
+			}
+			own += mt != NULL;
+			want = prop_atomic(defs, prop) && (mt || covered_type(name));
+			if (want && !cairn_k8s_map_is_atomic(name, field))
+				cairn_buf_printf(&missing, "%s.%s\n", name, field);
+		}
+	}
+	ck_assert_uint_ge(own, 4);
+	ck_assert_uint_ge(granular, 1);
+	ck_assert_msg(missing.len == 0, "missing from the atomic map table:\n%s", missing.ptr);
+	ck_assert_int_eq(cairn_k8s_map_is_atomic("io.k8s.api.core.v1.ServiceSpec", "selector"), 1);
+	ck_assert_int_eq(cairn_k8s_map_is_atomic("io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta",
+	                                         "labels"),
+	                 0);
+	ck_assert_int_eq(cairn_k8s_map_is_atomic(NULL, "selector"), 0);
+	cairn_buf_dispose(&missing);
+	json_decref(doc);
+}
+END_TEST
+
 START_TEST(test_walk_deployment)
 {
 	const char *t = cairn_k8s_kind_type("apps/v1", "Deployment");
@@ -399,5 +518,7 @@ void core_k8s_tests(Suite *s)
 	tcase_add_test(tc, test_merge_table_complete);
 	tcase_add_test(tc, test_kinds_match_swagger);
 	tcase_add_test(tc, test_walk_deployment);
+	tcase_add_test(tc, test_atomic_maps_match_swagger);
+	tcase_add_test(tc, test_atomic_maps_complete);
 	suite_add_tcase(s, tc);
 }
