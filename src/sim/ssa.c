@@ -14,6 +14,11 @@
  * and a merge key by that key (as the API server derives its apply schema),
  * a list of scalars with the "merge" strategy or list-type set is a set;
  * every other list, and every list of a kind not in the table, is atomic.
+ *
+ * Objects are merged key by key, except the atomic maps of core's table
+ * (Service spec.selector, PodSpec nodeSelector, LabelSelectors, ...): such
+ * a map is one member, a leaf of the set, so it is owned and conflicts as a
+ * whole, and an apply replaces it whole.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -231,7 +236,9 @@ static int fs_value(json_t *set, const json_t *v, const char *type, cairn_buf *p
 		rc = path_push(path, "f:", key);
 		if (rc)
 			return cairn_error_set(rc, "field path too long");
-		if (json_is_object(cv))
+		if (json_is_object(cv) && cairn_k8s_map_is_atomic(type, key))
+			rc = set_add(set, path);
+		else if (json_is_object(cv))
 			rc = json_object_size(cv)
 			             ? fs_value(set, cv, cairn_k8s_field_type(type, key), path,
 			                        depth + 1, strict)
@@ -550,8 +557,8 @@ static void path_pretty(cairn_buf *out, const char *path)
 
 /* Merge the applied configuration `src` into `dst` (in place): objects
  * field by field, keyed lists item by item, sets by union, everything else
- * replaced. Items of `dst` that `src` leaves out stay (removal is decided
- * from the field sets beforehand). */
+ * (atomic maps too) replaced. Items of `dst` that `src` leaves out stay
+ * (removal is decided from the field sets beforehand). */
 static int merge_into(json_t *dst, const json_t *src, const char *type, int depth)
 {
 	const char *key;
@@ -567,7 +574,8 @@ static int merge_into(json_t *dst, const json_t *src, const char *type, int dept
 		const char *const *keys;
 		int how, rc;
 
-		if (json_is_object(sv) && json_is_object(dv) && json_object_size(sv)) {
+		if (json_is_object(sv) && json_is_object(dv) && json_object_size(sv) &&
+		    !cairn_k8s_map_is_atomic(type, key)) {
 			rc = merge_into(dv, sv, ct, depth + 1);
 			if (rc)
 				return rc;

@@ -171,6 +171,112 @@ START_TEST(test_apply_conflict_and_force)
 }
 END_TEST
 
+/* A Service whose selector has `app: web` and, when `hash` is given, the
+ * rollout hash key too; `label` adds a metadata label team=<label>. */
+static json_t *svc(const char *hash, const char *label)
+{
+	json_t *s = json_pack("{s:s,s:s,s:{s:s,s:s},s:{s:{s:s}}}", "apiVersion", "v1", "kind",
+	                      "Service", "metadata", "name", "web", "namespace", "default", "spec",
+	                      "selector", "app", "web");
+
+	ck_assert_ptr_nonnull(s);
+	if (hash)
+		json_object_set_new(json_object_get(json_object_get(s, "spec"), "selector"),
+		                    "rollouts-pod-template-hash", json_string(hash));
+	if (label)
+		json_object_set_new(json_object_get(s, "metadata"), "labels",
+		                    json_pack("{s:s}", "team", label));
+	return s;
+}
+
+static json_t *selector_of(json_t *obj)
+{
+	return json_object_get(json_object_get(obj, "spec"), "selector");
+}
+
+/* Service spec.selector is an atomic map (x-kubernetes-map-type atomic):
+ * one field owned as a leaf, conflicting and replaced as a whole. */
+START_TEST(test_apply_atomic_map)
+{
+	json_t *cb = svc("h1", NULL), *ca = svc(NULL, NULL), *out = NULL, *o1, *o2, *o3, *e;
+	sim_apply_opts opts = {"alice", 0, 0, T2};
+
+	o1 = apply(NULL, cb, "bob", 0, T1);
+	ck_assert_json_eq(json_object_get(entry_of(o1, "bob"), "fieldsV1"),
+	                  "{\"f:spec\":{\"f:selector\":{}}}");
+	/* a different map conflicts on the whole map, not on a key */
+	ck_assert_int_eq(sim_apply(&out, o1, ca, &opts), CAIRN_EBUSY);
+	ck_assert_ptr_null(out);
+	ck_assert_str_eq(cairn_error_last()->message,
+	                 "Apply failed with 1 conflict: conflict with \"bob\" using v1: "
+	                 ".spec.selector");
+	/* forced, alice's map replaces bob's whole: the hash key goes */
+	o2 = apply(o1, ca, "alice", 1, T2);
+	ck_assert_json_eq(selector_of(o2), "{\"app\":\"web\"}");
+	ck_assert_json_eq(json_object_get(entry_of(o2, "alice"), "fieldsV1"),
+	                  "{\"f:spec\":{\"f:selector\":{}}}");
+	e = entry_of(o2, "bob");
+	ck_assert_ptr_null(
+	        e ? json_object_get(json_object_get(json_object_get(e, "fieldsV1"), "f:spec"),
+	                            "f:selector")
+	          : NULL);
+	/* the owner applying a smaller map removes the keys it leaves out */
+	o3 = apply(o1, ca, "bob", 0, T2);
+	ck_assert_json_eq(selector_of(o3), "{\"app\":\"web\"}");
+	json_decref(o3);
+	/* the same map applied by a second manager is shared, no conflict */
+	o3 = apply(o1, cb, "alice", 0, T2);
+	ck_assert_json_eq(selector_of(o3),
+	                  "{\"app\":\"web\",\"rollouts-pod-template-hash\":\"h1\"}");
+	ck_assert_json_eq(json_object_get(entry_of(o3, "alice"), "fieldsV1"),
+	                  "{\"f:spec\":{\"f:selector\":{}}}");
+	ck_assert_json_eq(json_object_get(entry_of(o3, "bob"), "fieldsV1"),
+	                  "{\"f:spec\":{\"f:selector\":{}}}");
+	json_decref(ca);
+	json_decref(cb);
+	json_decref(o1);
+	json_decref(o2);
+	json_decref(o3);
+}
+END_TEST
+
+/* Granular maps (labels) still merge key by key; a Deployment's
+ * LabelSelector and its pods' nodeSelector are atomic too. */
+START_TEST(test_apply_granular_map_and_nested_atomic)
+{
+	json_t *ca = svc(NULL, "a"), *cb = svc(NULL, NULL), *o1, *o2, *d, *o3;
+	json_t *spec;
+
+	json_object_set_new(json_object_get(cb, "metadata"), "labels",
+	                    json_pack("{s:s}", "tier", "front"));
+	o1 = apply(NULL, ca, "alice", 0, T1);
+	o2 = apply(o1, cb, "bob", 0, T2);
+	ck_assert_json_eq(json_object_get(json_object_get(o2, "metadata"), "labels"),
+	                  "{\"team\":\"a\",\"tier\":\"front\"}");
+	ck_assert_json_eq(json_object_get(entry_of(o2, "bob"), "fieldsV1"),
+	                  "{\"f:metadata\":{\"f:labels\":{\"f:tier\":{}}},"
+	                  "\"f:spec\":{\"f:selector\":{}}}");
+	d = deploy(1, "nginx:1", NULL);
+	spec = json_object_get(d, "spec");
+	json_object_set_new(spec, "selector", json_pack("{s:{s:s}}", "matchLabels", "app", "web"));
+	json_object_set_new(json_object_get(json_object_get(spec, "template"), "spec"),
+	                    "nodeSelector", json_pack("{s:s}", "disk", "ssd"));
+	o3 = apply(NULL, d, "alice", 0, T1);
+	spec = json_object_get(json_object_get(entry_of(o3, "alice"), "fieldsV1"), "f:spec");
+	ck_assert_json_eq(json_object_get(spec, "f:selector"), "{}");
+	ck_assert_json_eq(
+	        json_object_get(json_object_get(json_object_get(spec, "f:template"), "f:spec"),
+	                        "f:nodeSelector"),
+	        "{}");
+	json_decref(ca);
+	json_decref(cb);
+	json_decref(o1);
+	json_decref(o2);
+	json_decref(d);
+	json_decref(o3);
+}
+END_TEST
+
 START_TEST(test_apply_two_conflicts_message)
 {
 	json_t *ca = deploy(2, "nginx:1", NULL), *o1 = apply(NULL, ca, "alice", 0, T1);
@@ -353,6 +459,8 @@ void sim_objects_ssa_tests(Suite *s)
 	tcase_add_test(tc, test_apply_co_owned_field_stays);
 	tcase_add_test(tc, test_apply_conflict_and_force);
 	tcase_add_test(tc, test_apply_two_conflicts_message);
+	tcase_add_test(tc, test_apply_atomic_map);
+	tcase_add_test(tc, test_apply_granular_map_and_nested_atomic);
 	tcase_add_test(tc, test_managed_update_takes_fields);
 	tcase_add_test(tc, test_managed_update_on_create);
 	tcase_add_test(tc, test_apply_status_subresource);
