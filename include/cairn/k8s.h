@@ -166,8 +166,9 @@ const char *cairn_k8s_field_type(const char *type, const char *field);
  * a leaf. `field_type` is that definition, or NULL for a map of strings
  * (additionalProperties) such as Service spec.selector. Every other object
  * is "granular" (merged key by key). The rows cover every field-level atomic
- * map of the API and, for definitions the walk map reaches, the fields that
- * hold an atomic structure.
+ * map of the API and, for the kinds' own definitions and the definitions
+ * the walk map leads to or from, the fields that hold an atomic structure
+ * (not the items of lists).
  */
 const cairn_k8s_field *cairn_k8s_atomic_maps(size_t *count);
 
