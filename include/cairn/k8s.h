@@ -178,6 +178,17 @@ const cairn_k8s_field *cairn_k8s_atomic_maps(size_t *count);
  */
 int cairn_k8s_map_is_atomic(const char *type, const char *field);
 
+/**
+ * The definitions marked x-kubernetes-map-type "atomic" themselves
+ * (LabelSelector, OwnerReference, ObjectReference, ...; static, sorted): a
+ * value of one of them, a field or a list item, is one value to server-side
+ * apply unless the field says "granular".
+ */
+const char *const *cairn_k8s_atomic_types(size_t *count);
+
+/** Whether definition `type` is in cairn_k8s_atomic_types(); 0 for NULL. Thread-safe. */
+int cairn_k8s_type_is_atomic(const char *type);
+
 #ifdef __cplusplus
 }
 #endif

@@ -497,3 +497,55 @@ int cairn_k8s_map_is_atomic(const char *type, const char *field)
 	return bsearch(&k, atomic_maps, COUNT(atomic_maps), sizeof(atomic_maps[0]), cmp_atomic) !=
 	       NULL;
 }
+
+/* The definitions that are atomic themselves, sorted (strcmp order). */
+static const char *const atomic_types[] = {
+        ADM "v1alpha1.MatchResources",
+        ADM "v1alpha1.NamedRuleWithOperations",
+        ADM "v1alpha1.ParamKind",
+        ADM "v1alpha1.ParamRef",
+        ADM "v1beta1.MatchResources",
+        ADM "v1beta1.NamedRuleWithOperations",
+        ADM "v1beta1.ParamKind",
+        ADM "v1beta1.ParamRef",
+        ADM "v1beta1.Variable",
+        API "autoscaling.v1.CrossVersionObjectReference",
+        C "ConfigMapKeySelector",
+        C "EndpointAddress",
+        C "EndpointPort",
+        C "LocalObjectReference",
+        C "NodeSelector",
+        C "NodeSelectorTerm",
+        C "ObjectFieldSelector",
+        C "ObjectReference",
+        C "ResourceFieldSelector",
+        C "ScopeSelector",
+        C "SecretKeySelector",
+        C "SecretReference",
+        C "TopologySelectorTerm",
+        C "TypedLocalObjectReference",
+        API "discovery.v1.EndpointPort",
+        API "rbac.v1.RoleRef",
+        API "rbac.v1.Subject",
+        META "LabelSelector",
+        META "OwnerReference",
+};
+
+const char *const *cairn_k8s_atomic_types(size_t *count)
+{
+	*count = COUNT(atomic_types);
+	return atomic_types;
+}
+
+static int cmp_type(const void *key, const void *elem)
+{
+	return strcmp(key, *(const char *const *)elem);
+}
+
+int cairn_k8s_type_is_atomic(const char *type)
+{
+	if (type == NULL)
+		return 0;
+	return bsearch(type, atomic_types, COUNT(atomic_types), sizeof(atomic_types[0]),
+	               cmp_type) != NULL;
+}

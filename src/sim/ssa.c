@@ -18,7 +18,9 @@
  * Objects are merged key by key, except the atomic maps of core's table
  * (Service spec.selector, PodSpec nodeSelector, LabelSelectors, ...): such
  * a map is one member, a leaf of the set, so it is owned and conflicts as a
- * whole, and an apply replaces it whole.
+ * whole, and an apply replaces it whole. Likewise an item of a keyed list
+ * whose type is atomic (an OwnerReference, a LocalObjectReference of
+ * imagePullSecrets) is one member, its key, and is replaced whole.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -196,9 +198,15 @@ static int fs_list(json_t *set, const json_t *list, const char *type, const char
 			json_decref(k);
 			if (!rc && strict && json_object_get(set, PATH_STR(path)))
 				rc = duplicate_error(path);
-			if (!rc)
+			/* an atomic item (an OwnerReference, ...) is owned as a whole;
+			 * its member says so for the conflict check */
+			if (!rc && cairn_k8s_type_is_atomic(item_type))
+				rc = json_object_set_new(set, PATH_STR(path), json_string("atomic"))
+				             ? CAIRN_ENOMEM
+				             : 0;
+			else if (!rc)
 				rc = set_add(set, path);
-			if (!rc)
+			if (!rc && !cairn_k8s_type_is_atomic(item_type))
 				rc = fs_value(set, item, item_type, path, depth + 1, strict);
 		} else {
 			rc = path_push_json(path, "v:", item);
@@ -604,6 +612,13 @@ static int merge_into(json_t *dst, const json_t *src, const char *type, int dept
 					at = list_find(dv, e.ptr);
 				free(ks);
 				cairn_buf_dispose(&e);
+				if (at >= 0 && cairn_k8s_type_is_atomic(ct)) {
+					if (json_array_set_new(dv, (size_t)at,
+					                       json_deep_copy(item)))
+						return cairn_error_set(CAIRN_ENOMEM,
+						                       "out of memory");
+					continue;
+				}
 				if (at >= 0) {
 					rc = merge_into(json_array_get(dv, (size_t)at), item, ct,
 					                depth + 1);
@@ -830,6 +845,19 @@ static int same_but_managed(const json_t *a, const json_t *b)
 
 /* ---- apply ----------------------------------------------------------------------------------- */
 
+/* Whether two flat sets have the same members (the values differ: a set
+ * read back from FieldsV1 does not carry the atomic-item marks). */
+static int same_members(const json_t *a, const json_t *b)
+{
+	const char *path;
+	json_t *v;
+
+	if (json_object_size(a) != json_object_size(b))
+		return 0;
+	json_object_foreach((json_t *)a, path, v) if (json_object_get(b, path) == NULL) return 0;
+	return 1;
+}
+
 /* Collect the conflicts of applying `cfg` (whose field set is `newset`)
  * over `live`: fields another manager owns whose live value differs from
  * the applied one. Each is appended to `msg` as "manager\tapiVersion\tpath"
@@ -846,7 +874,10 @@ static int find_conflicts(struct mf_list *l, struct mf_entry *own, const json_t 
 		const char *last = strrchr(path, SEP);
 
 		last = last ? last + 1 : path;
-		if (lv == NULL || last[0] == 'k' || last[0] == 'v' || last[0] == 'i')
+		/* a keyed item is compared as a value only when it is atomic (its
+		 * member is marked so); otherwise its fields are compared */
+		if (lv == NULL || last[0] == 'v' || last[0] == 'i' ||
+		    (last[0] == 'k' && !json_is_string(v)))
 			continue;
 		if (json_equal(lv, path_get(cfg, path, 0)))
 			continue;
@@ -994,7 +1025,7 @@ int sim_apply(json_t **out, const json_t *live, const json_t *applied, const sim
 		goto out;
 	/* A no-op apply keeps the entry's time, so that the stored object does
 	 * not change (the API server does not bump resourceVersion then). */
-	own->touched = !own->entry || !json_equal(own->set, newset) ||
+	own->touched = !own->entry || !same_members(own->set, newset) ||
 	               !streq(own->api_version, av) || !same_but_managed(result, live_copy);
 	json_decref(own->set);
 	own->set = json_incref(newset);

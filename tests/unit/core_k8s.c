@@ -469,6 +469,47 @@ START_TEST(test_atomic_maps_complete)
 }
 END_TEST
 
+/* The atomic definitions are exactly those the document marks atomic. */
+START_TEST(test_atomic_types_match_swagger)
+{
+	json_t *doc = load_swagger();
+	const json_t *defs = json_object_get(doc, "definitions");
+	cairn_buf bad = CAIRN_BUF_INIT(0);
+	const char *name;
+	json_t *def;
+	size_t n, marked = 0;
+	const char *const *types = cairn_k8s_atomic_types(&n);
+
+	for (size_t i = 0; i < n; i++) {
+		const char *mt = json_string_value(
+		        json_object_get(json_object_get(defs, types[i]), "x-kubernetes-map-type"));
+
+		if (i > 0)
+			ck_assert_msg(strcmp(types[i - 1], types[i]) < 0, "not sorted at %s",
+			              types[i]);
+		if (mt == NULL || strcmp(mt, "atomic") != 0)
+			cairn_buf_printf(&bad, "%s is not atomic\n", types[i]);
+	}
+	json_object_foreach((json_t *)defs, name, def)
+	{
+		const char *mt = json_string_value(json_object_get(def, "x-kubernetes-map-type"));
+
+		if (mt == NULL || strcmp(mt, "atomic") != 0)
+			continue;
+		marked++;
+		if (!cairn_k8s_type_is_atomic(name))
+			cairn_buf_printf(&bad, "%s is missing\n", name);
+	}
+	ck_assert_msg(bad.len == 0, "atomic definitions that differ from swagger.json:\n%s",
+	              bad.ptr);
+	ck_assert_uint_eq(marked, n);
+	ck_assert_int_eq(cairn_k8s_type_is_atomic("io.k8s.api.core.v1.PodSpec"), 0);
+	ck_assert_int_eq(cairn_k8s_type_is_atomic(NULL), 0);
+	cairn_buf_dispose(&bad);
+	json_decref(doc);
+}
+END_TEST
+
 START_TEST(test_walk_deployment)
 {
 	const char *t = cairn_k8s_kind_type("apps/v1", "Deployment");
@@ -520,5 +561,6 @@ void core_k8s_tests(Suite *s)
 	tcase_add_test(tc, test_walk_deployment);
 	tcase_add_test(tc, test_atomic_maps_match_swagger);
 	tcase_add_test(tc, test_atomic_maps_complete);
+	tcase_add_test(tc, test_atomic_types_match_swagger);
 	suite_add_tcase(s, tc);
 }

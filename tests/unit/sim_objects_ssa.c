@@ -277,6 +277,53 @@ START_TEST(test_apply_granular_map_and_nested_atomic)
 }
 END_TEST
 
+/* A ConfigMap owned by one OwnerReference (an atomic definition), with
+ * `controller: true` when `ctl` is set. */
+static json_t *owned_cm(int ctl)
+{
+	json_t *c = json_pack("{s:s,s:s,s:{s:s,s:s,s:[{s:s,s:s,s:s,s:s}]}}", "apiVersion", "v1",
+	                      "kind", "ConfigMap", "metadata", "name", "cm", "namespace", "default",
+	                      "ownerReferences", "apiVersion", "v1", "kind", "Secret", "name", "s",
+	                      "uid", "u1");
+
+	ck_assert_ptr_nonnull(c);
+	if (ctl)
+		json_object_set_new(json_array_get(json_object_get(json_object_get(c, "metadata"),
+		                                                   "ownerReferences"),
+		                                   0),
+		                    "controller", json_true());
+	return c;
+}
+
+/* Items of a keyed list whose type is atomic (OwnerReference) are owned by
+ * their key alone, conflict as a whole and are replaced whole. */
+START_TEST(test_apply_atomic_list_item)
+{
+	json_t *ca = owned_cm(1), *cb = owned_cm(0), *out = NULL, *o1, *o2, *refs;
+	sim_apply_opts opts = {"bob", 0, 0, T2};
+
+	o1 = apply(NULL, ca, "alice", 0, T1);
+	ck_assert_json_eq(
+	        json_object_get(json_object_get(json_object_get(entry_of(o1, "alice"), "fieldsV1"),
+	                                        "f:metadata"),
+	                        "f:ownerReferences"),
+	        "{\"k:{\\\"uid\\\":\\\"u1\\\"}\":{}}");
+	ck_assert_int_eq(sim_apply(&out, o1, cb, &opts), CAIRN_EBUSY);
+	ck_assert_str_eq(cairn_error_last()->message,
+	                 "Apply failed with 1 conflict: conflict with \"alice\" using v1: "
+	                 ".metadata.ownerReferences[uid=\"u1\"]");
+	o2 = apply(o1, cb, "bob", 1, T2);
+	refs = json_object_get(json_object_get(o2, "metadata"), "ownerReferences");
+	ck_assert_int_eq(json_array_size(refs), 1);
+	ck_assert_ptr_null(json_object_get(json_array_get(refs, 0), "controller"));
+	ck_assert_ptr_null(entry_of(o2, "alice"));
+	json_decref(ca);
+	json_decref(cb);
+	json_decref(o1);
+	json_decref(o2);
+}
+END_TEST
+
 START_TEST(test_apply_two_conflicts_message)
 {
 	json_t *ca = deploy(2, "nginx:1", NULL), *o1 = apply(NULL, ca, "alice", 0, T1);
@@ -460,6 +507,7 @@ void sim_objects_ssa_tests(Suite *s)
 	tcase_add_test(tc, test_apply_conflict_and_force);
 	tcase_add_test(tc, test_apply_two_conflicts_message);
 	tcase_add_test(tc, test_apply_atomic_map);
+	tcase_add_test(tc, test_apply_atomic_list_item);
 	tcase_add_test(tc, test_apply_granular_map_and_nested_atomic);
 	tcase_add_test(tc, test_managed_update_takes_fields);
 	tcase_add_test(tc, test_managed_update_on_create);
