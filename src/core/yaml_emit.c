@@ -842,6 +842,11 @@ static void emit_string(struct emitter *em, const char *s, size_t n, const struc
 		style = STYLE_PLAIN;
 	if (simple_key && info->multiline)
 		style = STYLE_DOUBLE;
+	/* A key "<<" written plain reads back as a merge key (go-yaml and our
+	 * loader alike), merging instead of being a key: quote it. As a value
+	 * it stays plain, as kubectl kustomize writes it. */
+	if (simple_key && n == 2 && s[0] == '<' && s[1] == '<')
+		style = STYLE_DOUBLE;
 	if (style == STYLE_PLAIN && (!info->plain_ok || (n == 0 && simple_key)))
 		style = STYLE_SINGLE;
 	if (style == STYLE_SINGLE && !info->single_ok)

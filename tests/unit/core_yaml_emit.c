@@ -190,6 +190,20 @@ START_TEST(scalars_quoting)
 	STR("1:20", "k: \"1:20\"\n");
 	STR("", "k: \"\"\n");
 	STR("<<", "k: <<\n");
+	{
+		/* as a key it is quoted: plain, it would read back as a merge key */
+		json_t *doc = json_pack("{s:s,s:[{s:i}]}", "a", "<<", "<<", "z", 1), *again = NULL;
+		cairn_buf out = CAIRN_BUF_INIT(0);
+		cairn_yaml_opts o = CAIRN_YAML_OPTS_INIT;
+
+		ck_assert_int_eq(cairn_yaml_emit(&out, doc), 0);
+		ck_assert_str_eq(out.ptr, "\"<<\":\n- z: 1\na: <<\n");
+		ck_assert_int_eq(cairn_yaml_load(&again, NULL, out.ptr, out.len, "t.yaml", &o), 0);
+		ck_assert(json_equal(json_array_get(again, 0), doc));
+		json_decref(again);
+		cairn_buf_dispose(&out);
+		json_decref(doc);
+	}
 	STR("nginx:1.25", "k: nginx:1.25\n");
 	STR(" lead", "k: ' lead'\n");
 	STR("trail ", "k: 'trail '\n");
