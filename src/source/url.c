@@ -252,6 +252,12 @@ int cairn_source_url_normalize(char **out, const char *url)
 	if (!url)
 		return cairn_error_set(CAIRN_EINVAL, "no repository URL");
 	rc = normalize_into(&b, url);
+	/* the canonical form must itself be a URL this function accepts (a
+	 * relative path grows by the working directory): canonical forms are
+	 * fixed points */
+	if (rc == 0 && b.len > CAIRN_SOURCE_URL_MAX)
+		rc = cairn_error_set(CAIRN_ELIMIT, "URL longer than %d bytes once made absolute",
+		                     CAIRN_SOURCE_URL_MAX);
 	if (rc < 0) {
 		cairn_source_url_redact(shown, sizeof(shown), url);
 		cairn_error_prefix("bad repository URL '%s': ", shown);

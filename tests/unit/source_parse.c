@@ -75,6 +75,18 @@ START_TEST(url_errors)
 	ck_assert_error_contains("no host");
 	ck_assert_int_eq(cairn_source_url_normalize(&out, "https://h:12x/r"), CAIRN_EINVAL);
 	ck_assert_ptr_null(out);
+	{
+		/* a relative path that fits, but not once the working directory is
+		 * put in front: refused, so every canonical form normalises again */
+		char rel[CAIRN_SOURCE_URL_MAX + 1];
+		memset(rel, 'r', sizeof(rel) - 1);
+		rel[sizeof(rel) - 1] = '\0';
+		rel[0] = '.';
+		rel[1] = '/';
+		ck_assert_int_eq(cairn_source_url_normalize(&out, rel), CAIRN_ELIMIT);
+		ck_assert_error_contains("longer than 2048 bytes once made absolute");
+		ck_assert_ptr_null(out);
+	}
 }
 END_TEST
 
