@@ -91,6 +91,21 @@ int cairn_path_clean(char **out, const char *rel);
  */
 int cairn_path_open_beneath(int *out_fd, int rootfd, const char *rel, int flags);
 
+/**
+ * Create a new private directory (mode 0700) named PREFIX.XXXXXX under
+ * $TMPDIR, else /tmp, into `out` (`size` bytes). Returns 0, or CAIRN_ELIMIT
+ * (the name does not fit) / an errno-based error naming the parent;
+ * on error `out` is "" (size > 0). Thread-safe.
+ */
+int cairn_tempdir_make(char *out, size_t size, const char *prefix);
+
+/**
+ * Remove the tree at `path` (a directory or a file), depth first, never
+ * following a symbolic link. Best effort: what cannot be removed stays.
+ * Thread-safe (no chdir).
+ */
+void cairn_path_remove_tree(const char *path);
+
 /* ---- subprocess -------------------------------------------------------- */
 
 #define CAIRN_PROC_OPTS_VERSION 1

@@ -24,7 +24,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <ftw.h>
 #include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
@@ -209,14 +208,6 @@ static const char *const hook_env[] = {"PATH",
                                        "XDG_CONFIG_HOME",
                                        NULL};
 
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	(void)st;
-	(void)flag;
-	(void)ftw;
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
 /* Run argv with `in` on stdin; a failure or a non-zero exit is an error
  * naming `what` and the program's own message. `res` is left for the
  * caller to read and dispose on 0. */
@@ -273,22 +264,14 @@ static int check_commit(const char *rev, const char *ref)
 {
 	cairn_validate_opts opts = CAIRN_VALIDATE_OPTS_INIT;
 	cairn_buf out = CAIRN_BUF_INIT(CAIRN_BUF_DEFAULT_MAX);
-	const char *tmpdir = getenv("TMPDIR");
 	char dir[PATH_MAX];
 	cairn_validation v;
 	size_t i, plen;
-	int made = 0, rc;
+	int rc;
 
 	cairn_validation_init(&v);
-	snprintf(dir, sizeof(dir), "%s/cairn-pre-receive.XXXXXX",
-	         tmpdir && *tmpdir ? tmpdir : "/tmp");
-	if (mkdtemp(dir) == NULL) {
-		rc = cairn_error_set(CAIRN_EIO, "cannot create a directory in '%s': %s",
-		                     tmpdir && *tmpdir ? tmpdir : "/tmp", strerror(errno));
-		goto out;
-	}
-	made = 1;
-	if ((rc = extract(rev, dir)) < 0)
+	if ((rc = cairn_tempdir_make(dir, sizeof(dir), "cairn-pre-receive")) < 0 ||
+	    (rc = extract(rev, dir)) < 0)
 		goto out;
 	{
 		const char *paths[] = {dir};
@@ -312,8 +295,7 @@ static int check_commit(const char *rev, const char *ref)
 	        v.files == 1 ? "" : "s", v.objects, v.objects == 1 ? "" : "s", v.errors,
 	        v.errors == 1 ? "" : "s");
 out:
-	if (made)
-		(void)nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+	cairn_path_remove_tree(dir);
 	cairn_validation_dispose(&v);
 	cairn_buf_dispose(&out);
 	return rc;

@@ -9,7 +9,10 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <ftw.h>
 #include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
 #include <linux/openat2.h>
 #include <stdint.h>
 #include <sys/stat.h>
@@ -356,4 +359,39 @@ int cairn_path_open_beneath(int *out_fd, int rootfd, const char *rel, int flags)
 	if (errno != ENOSYS && errno != EPERM)
 		return open_error(errno, rel);
 	return path__open_walk(out_fd, rootfd, rel, flags);
+}
+
+int cairn_tempdir_make(char *out, size_t size, const char *prefix)
+{
+	const char *tmp = getenv("TMPDIR");
+	int n;
+
+	if (tmp == NULL || *tmp == '\0')
+		tmp = "/tmp";
+	n = snprintf(out, size, "%s/%s.XXXXXX", tmp, prefix);
+	if (n < 0 || (size_t)n >= size) {
+		out[0] = '\0';
+		return cairn_error_set(CAIRN_ELIMIT, "temporary directory name under '%s' too long",
+		                       tmp);
+	}
+	if (mkdtemp(out) == NULL) {
+		out[0] = '\0'; /* nothing to remove */
+		return cairn_error_set_errno(errno, "cannot create a directory in '%s'", tmp);
+	}
+	return 0;
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	(void)remove(path);
+	return 0; /* best effort: go on with the rest */
+}
+
+void cairn_path_remove_tree(const char *path)
+{
+	if (path != NULL && *path != '\0')
+		(void)nftw(path, remove_entry, 16, FTW_DEPTH | FTW_PHYS);
 }

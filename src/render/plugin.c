@@ -6,8 +6,8 @@
  * and its stdout is the manifest stream.
  */
 #include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,30 +23,6 @@
 #define PLUGIN_PARAMS_MAX 256
 /* Most bytes of plugin stderr quoted in an error. */
 #define PLUGIN_STDERR_QUOTE 400
-
-/* Remove a directory tree we created (no symlinks in it are followed). */
-static void remove_tree(const char *path)
-{
-	DIR *d = opendir(path);
-	struct dirent *de;
-
-	while (d && (de = readdir(d)) != NULL) {
-		char sub[4096];
-		struct stat st;
-
-		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
-			continue;
-		if (snprintf(sub, sizeof(sub), "%s/%s", path, de->d_name) >= (int)sizeof(sub))
-			continue;
-		if (lstat(sub, &st) == 0 && S_ISDIR(st.st_mode))
-			remove_tree(sub);
-		else
-			unlink(sub);
-	}
-	if (d)
-		closedir(d);
-	rmdir(path);
-}
 
 /* Write one file of the tree below `dest` (its directories made as needed). */
 static int extract_file(cairn_tree *t, const char *src, const char *dest)
@@ -224,7 +200,7 @@ int cairn_render_plugin_run(json_t **out, cairn_tree *t, const char *dir,
 {
 	cairn_proc_opts po = CAIRN_PROC_OPTS_INIT;
 	cairn_proc_result r = {0};
-	char tmpl[] = "/tmp/cairn-plugin-XXXXXX", src[4096];
+	char tmpl[PATH_MAX], src[PATH_MAX + 8];
 	char **env = NULL;
 	int made = 0, ran = 0, rc;
 
@@ -232,8 +208,8 @@ int cairn_render_plugin_run(json_t **out, cairn_tree *t, const char *dir,
 		return cairn_error_set(CAIRN_EINVAL, "plugin without a command");
 	if (dir == NULL)
 		dir = "";
-	if (mkdtemp(tmpl) == NULL)
-		return cairn_error_set_errno(errno, "cannot create a temporary directory");
+	if ((rc = cairn_tempdir_make(tmpl, sizeof(tmpl), "cairn-plugin")) < 0)
+		return rc;
 	made = 1;
 	if (snprintf(src, sizeof(src), "%s/src", tmpl) >= (int)sizeof(src) ||
 	    mkdir(src, 0700) < 0) {
@@ -259,6 +235,6 @@ out:
 		free(env[i]);
 	free(env);
 	if (made)
-		remove_tree(tmpl);
+		cairn_path_remove_tree(tmpl);
 	return rc;
 }

@@ -25,6 +25,7 @@
 #include "cairn/error.h"
 #include "cairn/log.h"
 #include "cairn/source.h"
+#include "cairn/util.h"
 #include "source_private.h"
 
 #define SYSTEM_CA_BUNDLE "/etc/ssl/certs/ca-certificates.crt"
@@ -95,16 +96,6 @@ static int mkdir_p(const char *path)
 	if (mkdir(tmp, 0700) < 0 && errno != EEXIST)
 		return cairn_error_set_errno(errno, "creating '%s'", tmp);
 	return 0;
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-	return remove(path) < 0 && errno != ENOENT ? -1 : 0;
-}
-
-static void rm_rf(const char *path)
-{
-	nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
 int source__lock(struct cairn_source_repo *r, int *fd)
@@ -209,7 +200,7 @@ static int mirror_repair(struct cairn_source_repo *r)
 		cairn_log_debug("recreating the damaged mirror of '%s'", r->shown);
 		git_repository_free(r->git);
 		r->git = NULL;
-		rm_rf(r->path);
+		cairn_path_remove_tree(r->path);
 	}
 	rc = git_repository_init(&r->git, r->path, 1);
 	if (rc < 0)

@@ -9,6 +9,7 @@
  * sits below `app`); this file sits above both.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -19,6 +20,7 @@
 #include "cairn/render.h"
 #include "cairn/source.h"
 #include "cairn/sync.h"
+#include "cairn/util.h"
 
 /* The plugin named `name` in the configuration, or NULL. */
 static const cairn_config_plugin *find_plugin(const cairn_config *cfg, const char *name)
@@ -80,7 +82,7 @@ struct one_source {
 	json_t *params;
 	cairn_tree *t;
 	char refuse[600];
-	char empty[32];
+	char empty[PATH_MAX];
 	int made_empty;
 };
 
@@ -172,11 +174,8 @@ static int render_source(json_t **out, char oid[CAIRN_SOURCE_OID_HEX_LEN],
 		json_object_set_new(s.params, "REPO_URL", json_string(src->repo_url));
 		json_object_set_new(s.params, "VERSION", json_string(src->target_revision));
 		s.ro.path = NULL;
-		snprintf(s.empty, sizeof(s.empty), "/tmp/cairn-chart-XXXXXX");
-		if (mkdtemp(s.empty) == NULL) {
-			rc = cairn_error_set_errno(errno, "cannot create a temporary directory");
+		if ((rc = cairn_tempdir_make(s.empty, sizeof(s.empty), "cairn-chart")) < 0)
 			goto out;
-		}
 		s.made_empty = 1;
 		rc = cairn_tree_open_dir(&s.t, s.empty);
 	} else {

@@ -3,6 +3,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -591,6 +594,47 @@ START_TEST(proc_no_fd_leaks_and_missing_programs)
 }
 END_TEST
 
+/* A temporary directory under $TMPDIR, removed with a tree in it (a
+ * symbolic link inside is removed, never followed); a name that does not
+ * fit leaves nothing behind and says why. */
+START_TEST(tempdir_make_and_remove_tree)
+{
+	const char *tmp = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+	char dir[4096], sub[4200], keep[4200], small[8];
+	struct stat st;
+	int fd;
+
+	ck_assert_int_eq(cairn_tempdir_make(dir, sizeof(dir), "cairn-ut"), 0);
+	ck_assert_msg(strncmp(dir, tmp, strlen(tmp)) == 0 && strstr(dir, "/cairn-ut.") != NULL,
+	              "%s", dir);
+	ck_assert_int_eq(stat(dir, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0700);
+	/* a file kept outside, reached only through a link inside */
+	snprintf(keep, sizeof(keep), "%s.keep", dir);
+	fd = open(keep, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(sub, sizeof(sub), "%s/a", dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/a/b", dir);
+	ck_assert_int_eq(mkdir(sub, 0700), 0);
+	snprintf(sub, sizeof(sub), "%s/a/b/f", dir);
+	fd = open(sub, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	snprintf(sub, sizeof(sub), "%s/a/link", dir);
+	ck_assert_int_eq(symlink(keep, sub), 0);
+	cairn_path_remove_tree(dir);
+	ck_assert_int_eq(stat(dir, &st), -1);
+	ck_assert_int_eq(stat(keep, &st), 0);
+	unlink(keep);
+	ck_assert_int_eq(cairn_tempdir_make(small, sizeof(small), "cairn-ut"), CAIRN_ELIMIT);
+	ck_assert_error_contains("too long");
+	ck_assert_str_eq(small, "");
+	cairn_path_remove_tree(small); /* "" is nothing */
+}
+END_TEST
+
 void core_util_tests(Suite *s)
 {
 	TCase *tc = tcase_create("duration");
@@ -605,6 +649,7 @@ void core_util_tests(Suite *s)
 	tcase_add_test(tc, path_clean_and_join);
 	tcase_add_test(tc, path_open_beneath_openat2);
 	tcase_add_test(tc, path_open_beneath_fallback_walk);
+	tcase_add_test(tc, tempdir_make_and_remove_tree);
 	suite_add_tcase(s, tc);
 
 	tc = tcase_create("proc");

@@ -9,6 +9,7 @@
 #include <netinet/in.h>
 #include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -133,12 +134,15 @@ static int listen_any(int *port)
 
 static void post(int *rc, int *code, const char *url, const char *auth_line)
 {
-	char auth[] = "/tmp/cairn-hooks-auth.XXXXXX";
+	const char *tmp = getenv("TMPDIR");
+	char auth[4096];
 	char lines[] = "0000000000000000000000000000000000000000 "
 	               "1111111111111111111111111111111111111111 refs/heads/main\n";
-	int fd = mkstemp(auth);
+	int fd;
 	FILE *in = fmemopen(lines, strlen(lines), "r");
 
+	snprintf(auth, sizeof(auth), "%s/cairn-hooks-auth.XXXXXX", tmp && *tmp ? tmp : "/tmp");
+	fd = mkstemp(auth);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, auth_line, strlen(auth_line)), (ssize_t)strlen(auth_line));
 	close(fd);
